@@ -1,0 +1,21 @@
+"""Assembly: settings → services (knowledge, store, renderer) → dialog. Done once per process."""
+
+from __future__ import annotations
+
+from bot.config import LOCALES_DIR, Settings
+from bot.dialog import Dialog, Services, build_dialog
+from bot.i18n import I18n
+from bot.knowledge.holder import KnowledgeHolder
+from bot.render import Renderer
+from bot.store import Store
+
+
+def build_services(settings: Settings) -> Services:
+    knowledge = KnowledgeHolder(settings.knowledge_dir)
+    store = Store(settings.db_path)
+    renderer = Renderer(I18n(LOCALES_DIR))
+    return Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
+
+
+def build(settings: Settings) -> Dialog:
+    return build_dialog(build_services(settings))

@@ -1,0 +1,122 @@
+"""Settings, read once from the environment (and an optional ``.env`` file), validated at start-up.
+
+This is the only module that reads the environment.  Everything else receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KNOWLEDGE_DIR = ROOT / "knowledge"
+LOCALES_DIR = ROOT / "locales"
+
+
+class ConfigError(Exception):
+    """Raised with a readable message when the settings do not validate."""
+
+
+class Settings(BaseModel):
+    """Every setting, with its environment variable name as the field name (lower-cased)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    knowledge_dir: Path = Field(DEFAULT_KNOWLEDGE_DIR, description="Knowledge base folder")
+    data_dir: Path = Field(Path("data"), description="Folder for the SQLite file and tokens")
+    default_locale: str = Field("vi", pattern=r"^(vi|en)$", description="Language for new users")
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Log level")
+    kb_reload_seconds: float = Field(2.0, ge=0.2, le=3600, description="How often to look for KB edits")
+    max_message_chars: int = Field(
+        2000, ge=100, le=20000, description="Longer messages are cut before search"
+    )
+    pseudonym_key: SecretStr = Field(
+        SecretStr("dev-only-pseudonym-key"),
+        description="HMAC key for pseudonymous user references (set it in production)",
+    )
+    retention_days: int = Field(365, ge=1, description="Days to keep raw question texts, comments")
+    host: str = Field("0.0.0.0", description="Address `dvcbot serve` listens on")
+    port: int = Field(8080, ge=1, le=65535, description="Port `dvcbot serve` listens on")
+    public_url: str | None = Field(None, description="Public HTTPS base URL for webhooks")
+    telegram_bot_token: SecretStr | None = Field(None, description="Bot token from BotFather")
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", description="Bot API server (self-hosted or emulator)"
+    )
+    telegram_admin_ids: tuple[int, ...] = Field((), description="Officials' Telegram user ids")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="Secret token Telegram sends with every webhook request"
+    )
+    zalo_app_id: str | None = Field(None, description="Zalo app id")
+    zalo_app_secret: SecretStr | None = Field(None, description="Zalo app secret (token refresh)")
+    zalo_oa_id: str | None = Field(None, description="Zalo Official Account id")
+    zalo_oa_secret_key: SecretStr | None = Field(None, description="OA secret key (signatures)")
+    zalo_access_token: SecretStr | None = Field(None, description="Initial OA access token")
+    zalo_refresh_token: SecretStr | None = Field(None, description="Initial OA refresh token")
+    zalo_api_url: str = Field("https://openapi.zalo.me", description="Zalo OA Open API base URL")
+    zalo_oauth_url: str = Field("https://oauth.zaloapp.com", description="Zalo OAuth base URL")
+    zalo_admin_ids: tuple[str, ...] = Field((), description="Officials' Zalo user ids")
+
+    @field_validator("telegram_admin_ids", "zalo_admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "dvcbot.sqlite3"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key)
+
+
+def env_names() -> list[str]:
+    """The environment variable names, in the order of the settings class."""
+    return [name.upper() for name in Settings.model_fields]
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse ``KEY=value`` lines; ``#`` comments and surrounding quotes are allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"), **overrides: Any
+) -> Settings:
+    """Read the settings once: ``.env`` first, the real environment wins, ``overrides`` win last."""
+    source = dict(read_dotenv(dotenv)) if dotenv else {}
+    source.update(os.environ if environ is None else environ)
+    known = set(env_names())
+    values: dict[str, Any] = {
+        key.lower(): value for key, value in source.items() if key in known and value != ""
+    }
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        lines = [
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,97 @@
+"""The knowledge base currently served, and hot reload: last good version wins.
+
+Staff edit files while the bot runs.  A watcher compares file names, sizes and modification
+times every ``KB_RELOAD_SECONDS``; on a change the whole folder is loaded and validated off the
+event loop.  A valid folder is swapped in atomically (knowledge base and search index together);
+an invalid one leaves the previous version serving, logs every problem and tells the listeners
+(channels send it to staff admins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.loader import KnowledgeBase, KnowledgeError, Problem, load_knowledge
+from bot.search import Engine
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[["ReloadOutcome"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    ok: bool
+    version: str
+    count: int
+    problems: tuple[Problem, ...] = ()
+
+
+def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    items = []
+    for path in root.rglob("*.yaml"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted while listing
+            continue
+        items.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(items))
+
+
+class KnowledgeHolder:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._signature = signature(root)
+        kb = load_knowledge(root)  # start-up needs a valid knowledge base: raises otherwise
+        self._current = (kb, Engine(kb))
+        self.listeners: list[Listener] = []
+        for warning in kb.warnings:
+            log.warning("knowledge: %s", warning)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._current[0]
+
+    @property
+    def engine(self) -> Engine:
+        return self._current[1]
+
+    def reload(self) -> ReloadOutcome:
+        """Load and index the folder; swap it in only if it validates."""
+        self._signature = signature(self.root)
+        try:
+            kb = load_knowledge(self.root)
+        except KnowledgeError as exc:
+            for problem in exc.problems:
+                log.error("knowledge not reloaded: %s", problem)
+            return ReloadOutcome(False, self.kb.version, len(self.kb.entries), tuple(exc.problems))
+        self._current = (kb, Engine(kb))
+        log.info("knowledge reloaded: %d entries, version %s", len(kb.entries), kb.version)
+        return ReloadOutcome(True, kb.version, len(kb.entries))
+
+    def changed(self) -> bool:
+        return signature(self.root) != self._signature
+
+    async def reload_async(self) -> ReloadOutcome:
+        outcome = await asyncio.to_thread(self.reload)
+        for listener in self.listeners:
+            try:
+                await listener(outcome)
+            except Exception:  # a failing listener must not stop the watcher
+                log.exception("reload listener failed")
+        return outcome
+
+    async def watch(self, interval: float) -> None:
+        """Run until cancelled: reload whenever a file under the folder changes."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await asyncio.to_thread(self.changed):
+                    await asyncio.sleep(min(interval, 0.3))  # let an editor finish writing
+                    await self.reload_async()
+            except Exception:
+                log.exception("knowledge watcher error; still serving version %s", self.kb.version)

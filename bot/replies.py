@@ -1,0 +1,72 @@
+"""The neutral conversation model: ``Incoming`` in, ``Reply`` out. No platform types here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MAX_ACTION_BYTES = 64  # Telegram's callback_data limit, in UTF-8 bytes
+
+ReplyKind = Literal["answer", "clarify", "decline", "info", "rating", "thanks", "error", "admin"]
+
+
+class ActionTooLong(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str  # short action string, e.g. "p:khai-sinh:fee"; or a URL when ``url`` is True
+    url: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.url and len(self.action.encode("utf-8")) > MAX_ACTION_BYTES:
+            raise ActionTooLong(f"action {self.action!r} is over {MAX_ACTION_BYTES} bytes")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    title: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    kind: ReplyKind = "info"
+    answer_id: int | None = None
+    image: bytes | None = None  # PNG or SVG bytes (e.g. the officials' trend chart)
+    image_name: str | None = None
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str  # "telegram", "zalo", "web", "console"
+    user: str  # pseudonymous reference, never the raw platform id
+    text: str | None = None
+    action: str | None = None  # from a button press
+    locale: str | None = None  # the platform's language hint, used on first contact
+    is_admin: bool = False
+    event_id: str | None = None  # platform update/message id, for de-duplication
+    attachment: bool = False  # a sticker, photo or file instead of text
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def command(self) -> str | None:
+        """'/start@MyBot args' → 'start'."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head = self.text[1:].split(maxsplit=1)[0] if len(self.text) > 1 else ""
+        return head.split("@", 1)[0].lower() or None
+
+    @property
+    def args(self) -> str:
+        if not self.text:
+            return ""
+        parts = self.text.split(maxsplit=1)
+        return parts[1] if len(parts) > 1 else ""
+
+
+def rows(buttons: list[Button], per_row: int = 2) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

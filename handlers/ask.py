@@ -1,0 +1,116 @@
+"""Free text: search the knowledge base, then answer, ask which one was meant, or decline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from bot.dialog import Route, Turn
+from bot.knowledge.schema import Procedure, Section
+from bot.replies import Button, Reply
+from bot.search import Result
+from bot.text import clean, fold, has_letters
+from handlers.views import entry_reply, entry_title, section_reply
+
+
+def matches(turn: Turn) -> bool:
+    inc = turn.incoming
+    action = inc.action or ""
+    return (bool(inc.text) and not inc.command) or action.startswith(("n:", "am:"))
+
+
+async def handle(turn: Turn) -> list[Reply]:
+    inc = turn.incoming
+    if inc.action:
+        return await _action(turn, inc.action)
+    limit = turn.services.settings.max_message_chars
+    raw = inc.text or ""
+    text = clean(raw, limit)
+    notes = [Reply(turn.t("toolong.text"), kind="info")] if len(raw) > limit else []
+    if not has_letters(text):
+        return [*notes, Reply(turn.t("empty.text"), kind="info")]
+    return notes + await answer(turn, text)
+
+
+async def answer(turn: Turn, text: str) -> list[Reply]:
+    result = turn.services.knowledge.engine.ask(text)
+    follow_up = _follow_up(turn, result)
+    store, inc = turn.store, turn.incoming
+    candidates = [asdict(c) for c in result.candidates]
+    decision = "answer" if follow_up else result.decision
+    question_id = await store.call(
+        store.log_question, inc.user, inc.channel, text, decision, candidates, result.section
+    )
+    if follow_up is not None:
+        return [section_reply(turn, follow_up, result.section)] if result.section else []
+    if result.decision == "answer" and result.best:
+        return [await _answer_entry(turn, result.best.entry_id, result.section, question_id)]
+    if result.ambiguous and result.decision != "answer":
+        return [_ambiguous(turn, result, question_id)]
+    if result.decision == "clarify":
+        return [_clarify(turn, result, question_id)]
+    if result.decision == "empty":
+        return [Reply(turn.t("empty.text"), kind="info")]
+    return [Reply(turn.render("decline"), kind="decline")]
+
+
+def _follow_up(turn: Turn, result: Result) -> Procedure | None:
+    """'còn lệ phí thì sao?' right after an answer: the section of the entry just discussed."""
+    if result.decision not in {"decline", "empty"} or not result.section:
+        return None
+    last = turn.user.get("last_entry")
+    entry = turn.services.knowledge.kb.get(last) if last else None
+    words = fold(result.question).split()
+    return entry if isinstance(entry, Procedure) and len(words) <= 6 else None
+
+
+async def _answer_entry(turn: Turn, entry_id: str, section: Section | None,
+                        question_id: int | None) -> Reply:
+    entry = turn.services.knowledge.kb.entries[entry_id]
+    store, inc = turn.store, turn.incoming
+    answer_id = await store.call(
+        lambda: store.log_answer(inc.user, inc.channel, "answer", entry_id, None, question_id)
+    )
+    await turn.remember(last_entry=entry_id)
+    return entry_reply(turn, entry, section if isinstance(entry, Procedure) else None, answer_id)
+
+
+def _clarify(turn: Turn, result: Result, question_id: int) -> Reply:
+    kb = turn.services.knowledge.kb
+    choices = [kb.entries[c.entry_id] for c in result.choices]
+    buttons = [(Button(entry_title(turn, e)[:60], f"p:{e.id}"),) for e in choices]
+    buttons.append((Button(turn.t("button.none_of_these"), f"n:{question_id}"),))
+    text = turn.render("clarify", choices=[{"title": entry_title(turn, e)} for e in choices])
+    return Reply(text, buttons=tuple(buttons), kind="clarify")
+
+
+def _ambiguous(turn: Turn, result: Result, question_id: int) -> Reply:
+    syn = result.ambiguous[0]
+    buttons = tuple(
+        (Button(meaning, f"am:{question_id}:{i}"),) for i, meaning in enumerate(syn.ambiguous)
+    )
+    text = turn.render("ambiguous", term=syn.term, meanings=syn.ambiguous)
+    return Reply(text, buttons=buttons, kind="clarify")
+
+
+async def _action(turn: Turn, action: str) -> list[Reply]:
+    kind, _, rest = action.partition(":")
+    question_id, _, choice = rest.partition(":")
+    store = turn.store
+    if kind == "n":
+        return [Reply(turn.t("none_of_these.text"), kind="info")]
+    rows = await store.call(
+        lambda: list(store.db["questions"].rows_where("id = ?", [int(question_id or 0)]))
+    )
+    text = rows[0]["text"] if rows else None
+    if not text:
+        return [Reply(turn.t("empty.text"), kind="info")]
+    engine = turn.services.knowledge.engine
+    syn = engine.normalise(text).ambiguous
+    if not syn or not choice.isdigit() or int(choice) >= len(syn[0].ambiguous):
+        return await answer(turn, text)
+    meaning = syn[0].ambiguous[int(choice)]
+    rewritten = " ".join(meaning if fold(w) == fold(syn[0].term) else w for w in text.split())
+    return await answer(turn, rewritten)
+
+
+ROUTE = Route("ask", matches, handle)

@@ -1,0 +1,99 @@
+"""Ratings (``r:<answer>:<value>``), reasons (``rr:<answer>:<reason>``), /comment and /feedback.
+
+The thank-you is sent only after the rating is committed to the store.
+"""
+
+from __future__ import annotations
+
+from bot.dialog import Route, Turn
+from bot.knowledge.schema import Procedure, SurveyFile
+from bot.replies import Button, Reply
+from bot.text import clean
+from handlers.views import rating_buttons
+
+GENERAL_FIELD = "Câu hỏi chung"
+SERVICE_FIELD = "Đánh giá chung"
+
+
+def matches(turn: Turn) -> bool:
+    inc = turn.incoming
+    return inc.command in {"feedback", "danhgia", "comment", "gopy"} or (
+        (inc.action or "").startswith(("r:", "rr:"))
+    )
+
+
+async def handle(turn: Turn) -> list[Reply]:
+    inc = turn.incoming
+    if inc.command in {"feedback", "danhgia"}:
+        return await _service_prompt(turn)
+    if inc.command in {"comment", "gopy"}:
+        return await _comment(turn)
+    kind, answer_id, value = ((inc.action or "").split(":") + ["", ""])[:3]
+    if not answer_id.isdigit():
+        return [Reply(turn.t("rating.expired"), kind="info")]
+    if kind == "rr":
+        return await _reason(turn, int(answer_id), value)
+    return await _rate(turn, int(answer_id), value)
+
+
+async def _service_prompt(turn: Turn) -> list[Reply]:
+    store, inc = turn.store, turn.incoming
+    answer_id = await store.call(lambda: store.log_answer(inc.user, inc.channel, "service"))
+    return [Reply(turn.t("feedback.prompt"), buttons=(rating_buttons(turn, answer_id),),
+                  kind="rating", answer_id=answer_id)]
+
+
+def _field(turn: Turn, entry_id: str | None, decision: str) -> str:
+    entry = turn.services.knowledge.kb.get(entry_id) if entry_id else None
+    if isinstance(entry, Procedure):
+        return entry.field
+    return SERVICE_FIELD if decision == "service" else GENERAL_FIELD
+
+
+async def _rate(turn: Turn, answer_id: int, value: str) -> list[Reply]:
+    store, inc = turn.store, turn.incoming
+    survey: SurveyFile = turn.services.knowledge.kb.survey
+    option = next((o for o in survey.scale if str(o.value) == value), None)
+    answer = await store.call(store.answer, answer_id)
+    if option is None or answer is None or answer["user_ref"] != inc.user:
+        return [Reply(turn.t("rating.expired"), kind="info")]
+    field = _field(turn, answer["entry_id"], answer["decision"])
+    await store.call(
+        lambda: store.save_rating(answer_id, inc.user, inc.channel, option.value, option.satisfied,
+                                  len(survey.scale), answer["entry_id"], field, answer["office_id"])
+    )
+    await turn.remember(last_rated=answer_id)
+    if option.satisfied or not survey.reasons:
+        return [Reply(turn.t("rating.thanks"), kind="thanks")]
+    question = (survey.reason_question_en if turn.lang == "en" else survey.reason_question)
+    buttons = tuple(
+        (Button(r.label_en if turn.lang == "en" else r.label, f"rr:{answer_id}:{r.id}"),)
+        for r in survey.reasons
+    )
+    return [Reply(question or turn.t("rating.thanks"), buttons=buttons, kind="rating")]
+
+
+async def _reason(turn: Turn, answer_id: int, reason: str) -> list[Reply]:
+    store, inc = turn.store, turn.incoming
+    survey = turn.services.knowledge.kb.survey
+    rating = await store.call(store.rating, answer_id)
+    known = {r.id for r in survey.reasons}
+    if rating is None or rating["user_ref"] != inc.user or reason not in known:
+        return [Reply(turn.t("rating.expired"), kind="info")]
+    await store.call(store.save_reason, answer_id, reason)
+    return [Reply(turn.t("rating.thanks_reason"), kind="thanks")]
+
+
+async def _comment(turn: Turn) -> list[Reply]:
+    text = clean(turn.incoming.args, 1000)
+    answer_id = turn.user.get("last_rated")
+    if not text:
+        return [Reply(turn.t("comment.empty"), kind="info")]
+    if not answer_id:
+        return [Reply(turn.t("comment.no_answer"), kind="info")]
+    store = turn.store
+    await store.call(store.save_comment, int(answer_id), text)
+    return [Reply(turn.t("comment.thanks"), kind="thanks")]
+
+
+ROUTE = Route("feedback", matches, handle)

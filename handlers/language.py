@@ -1,0 +1,28 @@
+"""/lang and the language buttons: Vietnamese by default, English too; the choice is remembered."""
+
+from __future__ import annotations
+
+from bot.dialog import Route, Turn
+from bot.i18n import LANGUAGES
+from bot.replies import Button, Reply
+
+NAMES = {"vi": "🇻🇳 Tiếng Việt", "en": "🇬🇧 English"}
+
+
+def matches(turn: Turn) -> bool:
+    action = turn.incoming.action or ""
+    return turn.incoming.command in {"lang", "language", "ngonngu"} or action.startswith("l:")
+
+
+async def handle(turn: Turn) -> list[Reply]:
+    inc = turn.incoming
+    wanted = (inc.action or "")[2:] or inc.args.strip().lower()[:2]
+    if wanted in LANGUAGES:
+        await turn.remember(locale=wanted)
+        turn.lang = wanted
+        return [Reply(turn.t("lang.set"), kind="info")]
+    buttons = tuple(Button(NAMES[lang], f"l:{lang}") for lang in LANGUAGES)
+    return [Reply(turn.t("lang.prompt"), buttons=(buttons,), kind="info")]
+
+
+ROUTE = Route("language", matches, handle)

@@ -1,0 +1,58 @@
+"""One-stop offices: /office, ``o:<office-id>``, and questions such as
+"một cửa phường Đồng Hới mấy giờ mở cửa" or "trung tâm hành chính công ở đâu".
+
+A question naming a place (also a former commune or ward) gets that office; a "where is it"
+question without a place gets the list.  A general question about opening hours is left to the
+FAQ, which explains the usual hours.
+"""
+
+from __future__ import annotations
+
+from bot.dialog import Route, Turn
+from bot.knowledge.schema import Office
+from bot.offices import find_offices, has_cue, is_office_question
+from bot.replies import Button, Reply, rows
+
+
+def matches(turn: Turn) -> bool:
+    inc = turn.incoming
+    if inc.command in {"office", "offices", "motcua"} or (inc.action or "").startswith("o:"):
+        return True
+    text = inc.text or ""
+    if inc.command or not text or not is_office_question(text):
+        return False
+    offices = turn.services.knowledge.kb.offices
+    return bool(find_offices(offices, text)) or has_cue(text, ("o dau", "dia chi", "cho nao"))
+
+
+async def handle(turn: Turn) -> list[Reply]:
+    inc = turn.incoming
+    offices = turn.services.knowledge.kb.offices
+    if inc.action:
+        chosen = [o for o in offices if o.id == inc.action[2:]]
+        return [await _details(turn, chosen)] if chosen else [_menu(turn, offices, "office.list")]
+    query = inc.args if inc.command else (inc.text or "")
+    found = find_offices(offices, query) if query else []
+    if found:
+        return [await _details(turn, found[:3])]
+    if inc.command and query:
+        return [_menu(turn, offices, "office.not_found")]
+    return [_menu(turn, offices, "office.choose")]
+
+
+async def _details(turn: Turn, offices: list[Office]) -> Reply:
+    store, inc = turn.store, turn.incoming
+    answer_id = await store.call(
+        lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
+    )
+    return Reply(turn.render("office", offices=offices), kind="answer", answer_id=answer_id)
+
+
+def _menu(turn: Turn, offices: list[Office], key: str) -> Reply:
+    ordered = sorted(offices, key=lambda o: (o.level != "province", o.name))
+    buttons = [Button(o.name.replace("Trung tâm phục vụ hành chính công", "TTPVHCC")[:60],
+                      f"o:{o.id}") for o in ordered]
+    return Reply(turn.t(key), buttons=rows(buttons, per_row=1), kind="info")
+
+
+ROUTE = Route("offices", matches, handle)

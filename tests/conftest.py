@@ -1,0 +1,99 @@
+"""Shared fixtures: real knowledge base, real SQLite (in a temp folder), real renderer."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_services
+from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings, load_settings
+from bot.dialog import Dialog, Services, build_dialog
+from bot.knowledge.loader import KnowledgeBase, load_knowledge
+from bot.pseudonym import user_ref
+from bot.replies import Incoming, Reply
+from bot.search import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge(DEFAULT_KNOWLEDGE_DIR)
+
+
+@pytest.fixture(scope="session")
+def engine(kb: KnowledgeBase) -> Engine:
+    return Engine(kb)
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample knowledge base, to break and to edit."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(environ={}, dotenv=None, data_dir=tmp_path / "data",
+                         pseudonym_key="test-key-123456")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    yield built
+    built.store.close()
+
+
+@pytest.fixture
+def dialog(services: Services) -> Dialog:
+    return build_dialog(services)
+
+
+class Chat:
+    """One citizen talking to the dialog, the way a channel adapter would call it."""
+
+    def __init__(self, dialog: Dialog, user: str = "42", channel: str = "console",
+                 locale: str | None = None, admin: bool = False) -> None:
+        self.dialog = dialog
+        key = dialog.services.settings.pseudonym_key.get_secret_value()
+        self.user = user_ref(key, channel, user)
+        self.channel = channel
+        self.locale = locale
+        self.admin = admin
+        self.last: list[Reply] = []
+
+    async def say(self, text: str, **extra: object) -> list[Reply]:
+        inc = Incoming(self.channel, self.user, text=text, locale=self.locale,
+                       is_admin=self.admin, **extra)  # type: ignore[arg-type]
+        self.last = await self.dialog.dispatch(inc)
+        return self.last
+
+    async def press(self, action: str) -> list[Reply]:
+        inc = Incoming(self.channel, self.user, action=action, locale=self.locale,
+                       is_admin=self.admin)
+        self.last = await self.dialog.dispatch(inc)
+        return self.last
+
+    def button(self, label_part: str) -> str:
+        for reply in self.last:
+            for button in reply.flat_buttons:
+                if label_part.lower() in button.label.lower():
+                    return button.action
+        raise AssertionError(f"no button {label_part!r} in {self.last}")
+
+
+@pytest.fixture
+def chat(dialog: Dialog) -> Chat:
+    return Chat(dialog)
+
+
+@pytest.fixture
+async def anyio_backend() -> AsyncIterator[str]:  # pragma: no cover - not used, keeps plugins quiet
+    yield "asyncio"
