@@ -7,6 +7,7 @@ from bot.dialog import Dialog, Services, build_dialog
 from bot.i18n import I18n
 from bot.knowledge.holder import KnowledgeHolder
 from bot.render import Renderer
+from bot.report_chat import report_command
 from bot.store import Store
 
 
@@ -14,7 +15,9 @@ def build_services(settings: Settings) -> Services:
     knowledge = KnowledgeHolder(settings.knowledge_dir)
     store = Store(settings.db_path)
     renderer = Renderer(I18n(LOCALES_DIR))
-    return Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
+    services = Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
+    services.extras["admin.report"] = report_command
+    return services
 
 
 def build(settings: Settings) -> Dialog:

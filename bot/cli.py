@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
@@ -57,7 +58,8 @@ def _build_or_exit(build: object, settings: Settings) -> object:
     except KnowledgeError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
-        raise click.ClickException("the knowledge base has errors; fix them and start again")
+        message = "the knowledge base has errors; fix them and start again"
+        raise click.ClickException(message) from None
 
 
 @main.command()
@@ -73,8 +75,9 @@ def run() -> None:
 
         run_server(settings)
     else:
-        click.echo("Nothing configured: starting the console chat on the sample knowledge base.",
-                   err=True)
+        click.echo(
+            "Nothing configured: starting the console chat on the sample knowledge base.", err=True
+        )
         chat.callback()  # type: ignore[misc]
 
 
@@ -100,8 +103,10 @@ def ask(question: str) -> None:
     click.echo(f"decision: {result.decision}")
     click.echo(f"section: {result.section or '-'}")
     for i, cand in enumerate(result.candidates, 1):
-        click.echo(f"  {i}. {cand.entry_id:<28} score={cand.score:.3f} "
-                   f"confidence={cand.confidence:.3f} bm25={cand.bm25:.2f}  {cand.title}")
+        click.echo(
+            f"  {i}. {cand.entry_id:<28} score={cand.score:.3f} "
+            f"confidence={cand.confidence:.3f} bm25={cand.bm25:.2f}  {cand.title}"
+        )
     click.echo(f"elapsed_ms: {result.elapsed_ms:.2f}")
 
 
@@ -116,8 +121,12 @@ def _load_or_exit(root: Path):  # type: ignore[no-untyped-def]
 
 @main.command(name="eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write per-question results to this file.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write per-question results to this file.",
+)
 @click.option("--knowledge-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def eval_(file: Path, json_out: Path | None, knowledge_dir: Path | None) -> None:
     """Run a question file (format of shared/eval/dev.yaml) and print the figures."""
@@ -127,11 +136,15 @@ def eval_(file: Path, json_out: Path | None, knowledge_dir: Path | None) -> None
     settings = _settings(knowledge_dir=knowledge_dir)
     engine = Engine(_load_or_exit(settings.knowledge_dir))
     report = evaluation.run(engine, evaluation.load_cases(file))
-    click.echo(f"{'category':<16} {'n':>4} {'top1':>6} {'top3':>6} {'decline':>8} {'f_decl':>7} "
-               f"{'section':>8}")
+    click.echo(
+        f"{'category':<16} {'n':>4} {'top1':>6} {'top3':>6} {'decline':>8} {'f_decl':>7} "
+        f"{'section':>8}"
+    )
     for name, fig in report.by_category().items():
-        click.echo(f"{name:<16} {int(fig['n']):>4} {fig['top1']:>6.3f} {fig['top3']:>6.3f} "
-                   f"{fig['decline']:>8.3f} {fig['false_decline']:>7.3f} {fig['section']:>8.3f}")
+        click.echo(
+            f"{name:<16} {int(fig['n']):>4} {fig['top1']:>6.3f} {fig['top3']:>6.3f} "
+            f"{fig['decline']:>8.3f} {fig['false_decline']:>7.3f} {fig['section']:>8.3f}"
+        )
     if json_out:
         rows = [o.as_json() for o in report.outcomes]
         json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -144,8 +157,7 @@ def kb() -> None:
 
 
 @kb.command()
-@click.argument("directory", required=False,
-                type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def check(directory: Path | None) -> None:
     """Validate the knowledge folder: exit 0 when valid, 1 with every error as file:line."""
     settings = _settings()
@@ -159,9 +171,15 @@ def check(directory: Path | None) -> None:
         sys.exit(1)
     for warning in base.warnings:
         click.echo(f"warning: {warning}")
-    click.echo(f"ok: {len(base.entries)} entries, {len(base.offices)} offices, "
-               f"{len(base.synonyms)} synonyms, version {base.version}")
+    click.echo(
+        f"ok: {len(base.entries)} entries, {len(base.offices)} offices, "
+        f"{len(base.synonyms)} synonyms, version {base.version}"
+    )
 
+
+from bot.reports import report  # noqa: E402 - the officials' report command, in its own module
+
+main.add_command(report)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

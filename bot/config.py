@@ -30,7 +30,9 @@ class Settings(BaseModel):
     data_dir: Path = Field(Path("data"), description="Folder for the SQLite file and tokens")
     default_locale: str = Field("vi", pattern=r"^(vi|en)$", description="Language for new users")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Log level")
-    kb_reload_seconds: float = Field(2.0, ge=0.2, le=3600, description="How often to look for KB edits")
+    kb_reload_seconds: float = Field(
+        2.0, ge=0.2, le=3600, description="How often to look for KB edits"
+    )
     max_message_chars: int = Field(
         2000, ge=100, le=20000, description="Longer messages are cut before search"
     )

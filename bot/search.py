@@ -8,6 +8,7 @@ BM25 over syllables, syllable bigrams and character trigrams → confidence for 
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import Counter
@@ -20,7 +21,13 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.loader import AnyEntry, KnowledgeBase
 from bot.knowledge.schema import Procedure, Section, Synonym
-from bot.lexicon import FILLER_PHRASES, SECTION_CUES, STOP_ACCENTED, STOP_FOLDED
+from bot.lexicon import (
+    FILLER_PHRASES,
+    GENERIC_FOLDED,
+    SECTION_CUES,
+    STOP_ACCENTED,
+    STOP_FOLDED,
+)
 from bot.text import Normalised, Normaliser, Token, fold, words
 
 Decision = Literal["answer", "clarify", "decline", "empty"]
@@ -41,6 +48,9 @@ class Tuning:
     answer_at: float = 0.55  # confidence needed to answer
     clarify_at: float = 0.42  # below this: decline
     margin: float = 0.06  # final-score gap under which close candidates are offered
+    weak_below: float = 0.65  # under this confidence …
+    explained_at: float = 0.5  # … the best match must explain half of the question
+    covered_at: float = 0.34  # and the question must contain a third of the best title/alias
     fuzzy_share: float = 0.25
 
 
@@ -51,6 +61,8 @@ class Candidate:
     score: float  # final ranking score
     confidence: float  # 0..1
     bm25: float
+    explained: float = 1.0  # share of the question's content the best title/alias explains
+    covered: float = 1.0  # share of that title/alias found in the question
 
 
 @dataclass(frozen=True)
@@ -83,31 +95,65 @@ def is_stop(token: Token) -> bool:
 
 
 def detect_section(folded: str) -> Section | None:
+    """The section whose cue ends last: Vietnamese puts the question word at the end
+    ("sao y giấy tờ ở đâu" asks where, not which papers). Ties go to the earlier section."""
     padded = f" {folded} "
-    for section, cues in SECTION_CUES.items():
-        if any(f" {cue} " in padded for cue in cues):
-            return section
-    return None
+    best: tuple[int, int] | None = None
+    found: Section | None = None
+    for rank, (section, cues) in enumerate(SECTION_CUES.items()):
+        for cue in cues:
+            end = padded.rfind(f" {cue} ")
+            if end >= 0:
+                key = (end + len(cue), -rank)
+                if best is None or key > best:
+                    best, found = key, section
+    return found
 
 
 def _features(folded_words: Sequence[str], accented: Iterable[str] = ()) -> list[str]:
     feats = [f"w:{w}" for w in folded_words]
     feats += [f"a:{w}" for w in accented]
-    feats += [f"b:{a}_{b}" for a, b in zip(folded_words, folded_words[1:], strict=False)]
+    feats += [f"b:{a}_{b}" for a, b in itertools.pairwise(folded_words)]
     for w in folded_words:
         if len(w) >= 3:
             padded = f"_{w}_"
-            feats += [f"c:{padded[i:i + 3]}" for i in range(len(padded) - 2)]
+            feats += [f"c:{padded[i : i + 3]}" for i in range(len(padded) - 2)]
     return feats
 
 
-_PREFIX_WEIGHT = {"w": "weight_word", "a": "weight_accented", "b": "weight_bigram", "c": "weight_trigram"}
+_PREFIX_WEIGHT = {
+    "w": "weight_word",
+    "a": "weight_accented",
+    "b": "weight_bigram",
+    "c": "weight_trigram",
+}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Surface:
-    words: frozenset[str]  # folded content words
-    text: str  # folded content words joined, for rapidfuzz
+    """A title or alias as folded content words, in order, with their adjacent pairs."""
+
+    seq: tuple[str, ...]
+    words: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    text: str  # for rapidfuzz
+
+    @classmethod
+    def of(cls, seq: Sequence[str]) -> _Surface:
+        seq = tuple(seq)
+        return cls(seq, frozenset(seq), frozenset(itertools.pairwise(seq)), " ".join(seq))
+
+
+def _strength(seq: Sequence[str], i: int, other: _Surface) -> float:
+    """1 when word ``i`` matches inside a shared pair (or stands alone), 0.5 for a lone syllable.
+
+    Vietnamese words are often two syllables: 'mai' of 'ngày mai' is not 'mai' of 'mai táng'.
+    """
+    if len(seq) == 1 or len(other.seq) == 1:
+        return 1.0
+    before = i > 0 and (seq[i - 1], seq[i]) in other.pairs
+    after = i + 1 < len(seq) and (seq[i], seq[i + 1]) in other.pairs
+    return 1.0 if before or after else 0.5
 
 
 @dataclass
@@ -120,6 +166,8 @@ class SearchIndex:
     surfaces: list[list[_Surface]]
     idf: dict[str, float]
     vocabulary: list[str]
+    pairs: frozenset[tuple[str, str]]  # adjacent folded words of every title and alias
+    max_idf: float
     curated: np.ndarray  # 1.0 for hand-written entries, lower for imported ones
     tuning: Tuning = field(default_factory=Tuning)
 
@@ -128,6 +176,7 @@ class SearchIndex:
         tuning = tuning or Tuning()
         ids, titles, docs, surfaces = [], [], [], []
         word_df: Counter[str] = Counter()
+        pairs: set[tuple[str, str]] = set()
         curated = []
         for entry in kb.entries.values():
             texts = _surface_texts(entry)
@@ -139,9 +188,11 @@ class SearchIndex:
             for text in texts:
                 toks = [Token(w, fold(w)) for w in words(text)]
                 folded = [t.folded for t in toks]
+                pairs.update(itertools.pairwise(folded))
                 doc += _features(folded, (t.text for t in toks if t.accented))
                 content = [t.folded for t in toks if not is_stop(t)]
-                entry_surfaces.append(_Surface(frozenset(content), " ".join(content)))
+                if content:
+                    entry_surfaces.append(_Surface.of(content))
                 seen_words.update(folded)
             word_df.update(seen_words)
             docs.append(doc)
@@ -150,22 +201,55 @@ class SearchIndex:
         n = max(len(docs), 1)
         idf = {w: math.log(1 + (n - df + 0.5) / (df + 0.5)) for w, df in word_df.items()}
         postings = _bm25_postings(docs, tuning)
-        return cls(ids, titles, postings, surfaces, idf, sorted(word_df), np.array(curated), tuning)
+        max_idf = math.log(1 + n + 0.5)
+        return cls(
+            ids,
+            titles,
+            postings,
+            surfaces,
+            idf,
+            sorted(word_df),
+            frozenset(pairs),
+            max_idf,
+            np.array(curated),
+            tuning,
+        )
 
     # -- query side -------------------------------------------------------------------------
 
     def correct(self, tokens: Sequence[Token]) -> list[Token]:
-        """Add the closest index words for words the index does not know (typos)."""
-        out = list(tokens)
-        known = self.idf
-        for tok in tokens:
-            if tok.folded in known or len(tok.folded) < 3 or is_stop(tok) or tok.folded.isdigit():
+        """Replace words the index does not know by the closest index word (typos).
+
+        Among close spellings, one that forms a known two-syllable word with a neighbour wins:
+        'khia sinh' → 'khai sinh', not 'kia sinh'.
+        """
+        out: list[Token] = []
+        for i, tok in enumerate(tokens):
+            if (
+                tok.folded in self.idf
+                or len(tok.folded) < 3
+                or is_stop(tok)
+                or (
+                    tok.folded.isdigit() or tok.accented  # typed with accents: meant as typed
+                )
+            ):
+                out.append(tok)
                 continue
-            for match, _score, _ in process.extract(
-                tok.folded, self.vocabulary, scorer=fuzz.ratio, limit=2,
+            prev = out[-1].folded if out else None
+            nxt = tokens[i + 1].folded if i + 1 < len(tokens) else None
+            best, best_score = None, 0.0
+            for match, score, _ in process.extract(
+                tok.folded,
+                self.vocabulary,
+                scorer=fuzz.ratio,
+                limit=6,
                 score_cutoff=self.tuning.typo_cutoff,
             ):
-                out.append(Token(match, match, expanded=True))
+                bonus = 20.0 if (prev, match) in self.pairs or (match, nxt) in self.pairs else 0.0
+                bonus += 3.0 if match[0] == tok.folded[0] else 0.0
+                if score + bonus > best_score:
+                    best, best_score = match, score + bonus
+            out.append(Token(best, best, expanded=tok.expanded, corrected=True) if best else tok)
         return out
 
     def bm25(self, tokens: Sequence[Token]) -> np.ndarray:
@@ -179,23 +263,55 @@ class SearchIndex:
                 scores[posting[0]] += weight * posting[1]
         return scores
 
-    def confidence(self, doc: int, views: Sequence[frozenset[str]], query_text: str) -> float:
-        best = 0.0
-        max_idf = math.log(1 + len(self.ids))
+    def _coverage(
+        self, seq: Sequence[str], other: _Surface, fuzzy_words: frozenset[str] = frozenset()
+    ) -> float:
+        """IDF-weighted share of ``seq`` found in ``other`` (lone syllables count half, words
+        that are only there through a spelling correction count three quarters)."""
+        max_idf = self.max_idf
+        total = hit = 0.0
+        seen: set[str] = set()
+        for i, word in enumerate(seq):
+            if word in seen:
+                continue
+            seen.add(word)
+            weight = self.idf.get(word, max_idf) * (0.4 if word in GENERIC_FOLDED else 1.0)
+            total += weight
+            if word in other.words:
+                hit += weight * _strength(seq, i, other) * (0.75 if word in fuzzy_words else 1.0)
+        return hit / total if total else 0.0
+
+    def confidence(
+        self,
+        doc: int,
+        views: Sequence[_Surface],
+        query_text: str,
+        fuzzy_words: frozenset[str] = frozenset(),
+    ) -> tuple[float, float, float]:
+        """(confidence, share of the question explained, share of the best title/alias present)
+        for one entry, all in 0..1.
+
+        Confidence blends how much of the closest title/alias the question contains, how much
+        of the question that title/alias explains, and rapidfuzz's bounded token_set_ratio.
+        """
+        best = explained = covered = 0.0
         for surface in self.surfaces[doc]:
-            s_total = sum(self.idf.get(w, max_idf) for w in surface.words) or 1.0
             for view in views:
-                q_total = sum(self.idf.get(w, max_idf) for w in view) or 1.0
-                hit = sum(self.idf.get(w, max_idf) for w in view & surface.words)
-                cover = 0.6 * hit / s_total + 0.4 * hit / q_total
-                best = max(best, cover)
+                if not view.words & surface.words:
+                    continue
+                of_question = self._coverage(view.seq, surface)
+                of_surface = self._coverage(surface.seq, view, fuzzy_words)
+                cover = 0.6 * of_surface + 0.4 * of_question
+                if cover > best:
+                    best, explained, covered = cover, of_question, of_surface
             if best >= 0.999:
                 break
-        fuzzy = max(
-            (fuzz.token_set_ratio(query_text, s.text) for s in self.surfaces[doc]), default=0.0
-        ) / 100.0
+        fuzzy = (
+            max((fuzz.token_set_ratio(query_text, s.text) for s in self.surfaces[doc]), default=0.0)
+            / 100.0
+        )
         share = self.tuning.fuzzy_share
-        return (1 - share) * best + share * fuzzy * min(1.0, best * 2)
+        return (1 - share) * best + share * fuzzy * min(1.0, best * 2), explained, covered
 
 
 def _surface_texts(entry: AnyEntry) -> list[str]:
@@ -207,7 +323,9 @@ def _surface_texts(entry: AnyEntry) -> list[str]:
     return texts
 
 
-def _bm25_postings(docs: list[list[str]], tuning: Tuning) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _bm25_postings(
+    docs: list[list[str]], tuning: Tuning
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     n = len(docs)
     lengths = np.array([len(d) for d in docs], dtype=np.float32)
     avg = float(lengths.mean()) if n else 1.0
@@ -225,7 +343,8 @@ def _bm25_postings(docs: list[list[str]], tuning: Tuning) -> dict[str, tuple[np.
             docs_.append(doc)
             weights.append(weight)
     return {
-        f: (np.array(d, dtype=np.int32), np.array(w, dtype=np.float32)) for f, (d, w) in rows.items()
+        f: (np.array(d, dtype=np.int32), np.array(w, dtype=np.float32))
+        for f, (d, w) in rows.items()
     }
 
 
@@ -254,25 +373,47 @@ class Engine:
         norm = self.normalise(question)
         result = self._decide(question, norm, k)
         elapsed = (time.perf_counter() - started) * 1000
-        return Result(result.question, result.decision, result.candidates, result.section,
-                      result.ambiguous, elapsed)
+        return Result(
+            result.question,
+            result.decision,
+            result.candidates,
+            result.section,
+            result.ambiguous,
+            elapsed,
+        )
 
-    def _views(self, norm: Normalised, corrected: Sequence[Token]) -> list[frozenset[str]]:
-        typed = [t for t in norm.tokens if not t.expanded]
-        extra = [t for t in corrected if t.expanded]
-        content_typed = _strip(" ".join(t.folded for t in typed if not is_stop(t)))
-        content_all = _strip(" ".join(t.folded for t in (*norm.tokens, *extra) if not is_stop(t)))
-        core = _strip(content_all, _CUE_PHRASES)
+    def _content(self, tokens: Sequence[Token], phrases: Sequence[str] = FILLER_PHRASES) -> str:
+        """Folded words minus ``phrases`` and function words, except where a function word is
+        half of a word the index knows: typed without diacritics, 'can' is 'cần' but also 'căn'
+        of 'căn cước'."""
+        folded = _strip(" ".join(t.folded for t in tokens), phrases).split()
+        flags = {t.folded: t for t in tokens}
+        pairs = self.index.pairs
+        kept = []
+        for i, word in enumerate(folded):
+            tok = flags.get(word, Token(word, word))
+            if is_stop(tok):
+                before = i > 0 and (folded[i - 1], word) in pairs
+                after = i + 1 < len(folded) and (word, folded[i + 1]) in pairs
+                if tok.accented or not (before or after):
+                    continue
+            kept.append(word)
+        return " ".join(kept)
+
+    def _views(self, corrected: Sequence[Token]) -> list[_Surface]:
+        """The question as typed, with synonyms expanded, and without section cues."""
+        typed = self._content([t for t in corrected if not t.expanded])
+        expanded = self._content(corrected)
+        core = self._content(corrected, _CUE_PHRASES + list(FILLER_PHRASES))
         if not core:  # nothing but "how much / where / how long": no procedure named
             return []
-        views = {frozenset(content_typed.split()), frozenset(content_all.split()),
-                 frozenset(core.split())}
-        return [v for v in views if v]
+        texts = dict.fromkeys(t for t in (typed, expanded, core) if t)
+        return [_Surface.of(text.split()) for text in texts]
 
     def _decide(self, question: str, norm: Normalised, k: int) -> Result:
-        section = detect_section(norm.folded)
         corrected = self.index.correct(norm.tokens)
-        views = self._views(norm, corrected)
+        section = detect_section(" ".join(t.folded for t in corrected))
+        views = self._views(corrected)
         if not views:
             return Result(question, "empty", (), section, norm.ambiguous)
         bm25 = self.index.bm25(corrected)
@@ -280,23 +421,38 @@ class Engine:
         if top <= 0:
             return Result(question, "decline", (), section, norm.ambiguous)
         pool = np.argsort(-bm25)[: self.tuning.pool]
-        query_text = " ".join(sorted(views[-1]))
+        query_text = views[-1].text
+        fuzzy = frozenset(t.folded for t in corrected if t.corrected)
         scored = []
         for doc in pool:
             if bm25[doc] <= 0:
                 break
-            conf = self.index.confidence(int(doc), views, query_text)
+            conf, explained, covered = self.index.confidence(int(doc), views, query_text, fuzzy)
             final = (0.75 * conf + 0.25 * float(bm25[doc]) / top) * float(self.index.curated[doc])
-            scored.append(Candidate(self.index.ids[doc], self.index.titles[doc], round(final, 4),
-                                    round(conf, 4), round(float(bm25[doc]), 3)))
+            scored.append(
+                Candidate(
+                    self.index.ids[doc],
+                    self.index.titles[doc],
+                    round(final, 4),
+                    round(conf, 4),
+                    round(float(bm25[doc]), 3),
+                    round(explained, 4),
+                    round(covered, 4),
+                )
+            )
         scored.sort(key=lambda c: -c.score)
         candidates = tuple(scored[:k])
         return Result(question, self._decision(candidates), candidates, section, norm.ambiguous)
 
     def _decision(self, candidates: Sequence[Candidate]) -> Decision:
         best = candidates[0]
-        if best.confidence < self.tuning.clarify_at:
+        tuning = self.tuning
+        if best.confidence < tuning.clarify_at:
             return "decline"
+        if best.confidence < tuning.weak_below and best.explained < tuning.explained_at:
+            return "decline"  # a side match: most of the question is about something else
+        if best.covered < tuning.covered_at:
+            return "decline"  # a fragment: one common word of a longer name
         runner_up = candidates[1] if len(candidates) > 1 else None
         close = runner_up is not None and best.score - runner_up.score < self.tuning.margin
         if best.confidence >= self.tuning.answer_at and not close:

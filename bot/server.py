@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -39,7 +39,7 @@ class ChannelPlugin(Protocol):
 
 
 PluginFactory = Callable[[Settings, Services, Dialog], ChannelPlugin]
-BackgroundJob = Callable[[Services], Awaitable[None]]
+BackgroundJob = Callable[[Services], Coroutine[Any, Any, None]]
 
 
 def configured_channels(settings: Settings) -> list[PluginFactory]:

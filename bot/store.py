@@ -22,46 +22,87 @@ T = TypeVar("T")
 migrations = Migrations("dvcbot")
 
 
+def _pk(value: Any) -> int:
+    if value is None:  # pragma: no cover - sqlite always returns a rowid for an insert
+        raise RuntimeError("insert returned no primary key")
+    return int(value)
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @migrations()
 def m001_core(db: Database) -> None:
-    db["users"].create(
-        {"ref": str, "channel": str, "locale": str, "last_entry": str, "created": str, "updated": str},
+    db.table("users").create(
+        {
+            "ref": str,
+            "channel": str,
+            "locale": str,
+            "last_entry": str,
+            "created": str,
+            "updated": str,
+        },
         pk="ref",
     )
-    db["questions"].create(
-        {"id": int, "ts": str, "user_ref": str, "channel": str, "text": str, "decision": str,
-         "entry_id": str, "confidence": float, "section": str, "candidates": str},
+    db.table("questions").create(
+        {
+            "id": int,
+            "ts": str,
+            "user_ref": str,
+            "channel": str,
+            "text": str,
+            "decision": str,
+            "entry_id": str,
+            "confidence": float,
+            "section": str,
+            "candidates": str,
+        },
         pk="id",
     )
-    db["questions"].create_index(["ts"])
-    db["answers"].create(
-        {"id": int, "ts": str, "user_ref": str, "channel": str, "entry_id": str, "office_id": str,
-         "decision": str, "question_id": int},
+    db.table("questions").create_index(["ts"])
+    db.table("answers").create(
+        {
+            "id": int,
+            "ts": str,
+            "user_ref": str,
+            "channel": str,
+            "entry_id": str,
+            "office_id": str,
+            "decision": str,
+            "question_id": int,
+        },
         pk="id",
     )
-    db["answers"].create_index(["ts"])
-    db["processed"].create({"channel": str, "event_id": str, "ts": str}, pk=("channel", "event_id"))
+    db.table("answers").create_index(["ts"])
+    db.table("processed").create({"channel": str, "event_id": str, "ts": str}, pk=("channel", "event_id"))
 
 
 @migrations()
 def m002_feedback(db: Database) -> None:
-    db["ratings"].create(
-        {"answer_id": int, "ts": str, "user_ref": str, "channel": str, "value": int,
-         "satisfied": int, "scale_size": int, "entry_id": str, "field": str, "office_id": str},
+    db.table("ratings").create(
+        {
+            "answer_id": int,
+            "ts": str,
+            "user_ref": str,
+            "channel": str,
+            "value": int,
+            "satisfied": int,
+            "scale_size": int,
+            "entry_id": str,
+            "field": str,
+            "office_id": str,
+        },
         pk="answer_id",
     )
-    db["ratings"].create_index(["ts"])
-    db["reasons"].create({"answer_id": int, "reason": str, "ts": str}, pk="answer_id")
-    db["comments"].create({"id": int, "answer_id": int, "ts": str, "text": str}, pk="id")
+    db.table("ratings").create_index(["ts"])
+    db.table("reasons").create({"answer_id": int, "reason": str, "ts": str}, pk="answer_id")
+    db.table("comments").create({"id": int, "answer_id": int, "ts": str, "text": str}, pk="id")
 
 
 @migrations()
 def m003_last_rated(db: Database) -> None:
-    db["users"].add_column("last_rated", int)
+    db.table("users").add_column("last_rated", int)
 
 
 class Store:
@@ -91,41 +132,73 @@ class Store:
     # -- users -------------------------------------------------------------------------------
 
     def user(self, ref: str) -> dict[str, Any]:
-        rows = list(self.db["users"].rows_where("ref = ?", [ref]))
+        rows = list(self.db.table("users").rows_where("ref = ?", [ref]))
         return rows[0] if rows else {"ref": ref, "locale": None, "last_entry": None}
 
     def save_user(self, ref: str, channel: str, **fields: Any) -> None:
         stamp = now()
         existing = self.user(ref)
-        record = {"ref": ref, "channel": channel, "created": existing.get("created") or stamp,
-                  "updated": stamp}
+        record = {
+            "ref": ref,
+            "channel": channel,
+            "created": existing.get("created") or stamp,
+            "updated": stamp,
+        }
         record.update({k: existing.get(k) for k in ("locale", "last_entry", "last_rated")})
         record.update(fields)
-        self.db["users"].upsert(record, pk="ref")
+        self.db.table("users").upsert(record, pk="ref")
 
     # -- questions and answers -----------------------------------------------------------------
 
-    def log_question(self, user_ref: str, channel: str, text: str, decision: str,
-                     candidates: list[dict[str, Any]], section: str | None) -> int:
+    def log_question(
+        self,
+        user_ref: str,
+        channel: str,
+        text: str,
+        decision: str,
+        candidates: list[dict[str, Any]],
+        section: str | None,
+    ) -> int:
         best = candidates[0] if candidates else {}
-        table = self.db["questions"].insert({
-            "ts": now(), "user_ref": user_ref, "channel": channel, "text": text,
-            "decision": decision, "entry_id": best.get("entry_id"),
-            "confidence": best.get("confidence"), "section": section,
-            "candidates": json.dumps(candidates, ensure_ascii=False),
-        })
-        return int(table.last_pk)
+        table = self.db.table("questions").insert(
+            {
+                "ts": now(),
+                "user_ref": user_ref,
+                "channel": channel,
+                "text": text,
+                "decision": decision,
+                "entry_id": best.get("entry_id"),
+                "confidence": best.get("confidence"),
+                "section": section,
+                "candidates": json.dumps(candidates, ensure_ascii=False),
+            }
+        )
+        return _pk(table.last_pk)
 
-    def log_answer(self, user_ref: str, channel: str, decision: str, entry_id: str | None = None,
-                   office_id: str | None = None, question_id: int | None = None) -> int:
-        table = self.db["answers"].insert({
-            "ts": now(), "user_ref": user_ref, "channel": channel, "entry_id": entry_id,
-            "office_id": office_id, "decision": decision, "question_id": question_id,
-        })
-        return int(table.last_pk)
+    def log_answer(
+        self,
+        user_ref: str,
+        channel: str,
+        decision: str,
+        entry_id: str | None = None,
+        office_id: str | None = None,
+        question_id: int | None = None,
+    ) -> int:
+        table = self.db.table("answers").insert(
+            {
+                "ts": now(),
+                "user_ref": user_ref,
+                "channel": channel,
+                "entry_id": entry_id,
+                "office_id": office_id,
+                "decision": decision,
+                "question_id": question_id,
+            }
+        )
+        return _pk(table.last_pk)
 
     def answer(self, answer_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["answers"].rows_where("id = ?", [answer_id]))
+        rows = list(self.db.table("answers").rows_where("id = ?", [answer_id]))
         return rows[0] if rows else None
 
     def first_time(self, channel: str, event_id: str) -> bool:
@@ -145,27 +218,54 @@ class Store:
 
     # -- feedback ------------------------------------------------------------------------------
 
-    def save_rating(self, answer_id: int, user_ref: str, channel: str, value: int,
-                    satisfied: bool, scale_size: int, entry_id: str | None, field: str | None,
-                    office_id: str | None) -> None:
+    def save_rating(
+        self,
+        answer_id: int,
+        user_ref: str,
+        channel: str,
+        value: int,
+        satisfied: bool,
+        scale_size: int,
+        entry_id: str | None,
+        field: str | None,
+        office_id: str | None,
+    ) -> None:
         """One rating per answer: rating again replaces it (and drops the old reason)."""
         with self.db.atomic():
-            self.db["ratings"].upsert({
-                "answer_id": answer_id, "ts": now(), "user_ref": user_ref, "channel": channel,
-                "value": value, "satisfied": int(satisfied), "scale_size": scale_size,
-                "entry_id": entry_id, "field": field, "office_id": office_id,
-            }, pk="answer_id")
+            self.db.table("ratings").upsert(
+                {
+                    "answer_id": answer_id,
+                    "ts": now(),
+                    "user_ref": user_ref,
+                    "channel": channel,
+                    "value": value,
+                    "satisfied": int(satisfied),
+                    "scale_size": scale_size,
+                    "entry_id": entry_id,
+                    "field": field,
+                    "office_id": office_id,
+                },
+                pk="answer_id",
+            )
             if satisfied:
                 self.db.execute("DELETE FROM reasons WHERE answer_id = ?", [answer_id])
 
     def save_reason(self, answer_id: int, reason: str) -> None:
-        self.db["reasons"].upsert({"answer_id": answer_id, "reason": reason, "ts": now()},
-                                  pk="answer_id")
+        self.db.table("reasons").upsert(
+            {"answer_id": answer_id, "reason": reason, "ts": now()}, pk="answer_id"
+        )
 
     def save_comment(self, answer_id: int, text: str) -> int:
-        table = self.db["comments"].insert({"answer_id": answer_id, "ts": now(), "text": text})
-        return int(table.last_pk)
+        table = self.db.table("comments").insert({"answer_id": answer_id, "ts": now(), "text": text})
+        return _pk(table.last_pk)
 
     def rating(self, answer_id: int) -> dict[str, Any] | None:
-        rows = list(self.db["ratings"].rows_where("answer_id = ?", [answer_id]))
+        rows = list(self.db.table("ratings").rows_where("answer_id = ?", [answer_id]))
         return rows[0] if rows else None
+
+
+@migrations()
+def m004_retention_indexes(db: Database) -> None:
+    """The daily retention job deletes by time: index the tables it scans."""
+    db.table("comments").create_index(["ts"], if_not_exists=True)
+    db.table("processed").create_index(["ts"], if_not_exists=True)

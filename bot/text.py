@@ -43,6 +43,7 @@ class Token:
     text: str  # as typed (lower-case, NFC)
     folded: str  # without diacritics
     expanded: bool = False  # added by a synonym, not typed
+    corrected: bool = False  # replaced by the closest known word (a typo)
 
     @property
     def accented(self) -> bool:

@@ -28,7 +28,7 @@ async def handle(turn: Turn) -> list[Reply]:
         return await _service_prompt(turn)
     if inc.command in {"comment", "gopy"}:
         return await _comment(turn)
-    kind, answer_id, value = ((inc.action or "").split(":") + ["", ""])[:3]
+    kind, answer_id, value = ([*(inc.action or "").split(":"), "", ""])[:3]
     if not answer_id.isdigit():
         return [Reply(turn.t("rating.expired"), kind="info")]
     if kind == "rr":

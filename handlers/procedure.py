@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from bot.dialog import Route, Turn
 from bot.knowledge.schema import SECTIONS, Procedure, Section
 from bot.replies import Reply
@@ -20,9 +18,9 @@ async def handle(turn: Turn) -> list[Reply]:
     if entry is None:  # the entry was removed since the button was sent
         return [Reply(turn.render("decline"), kind="decline")]
     await turn.remember(last_entry=entry.id)
-    section = rest[0] if rest and rest[0] in SECTIONS else None
+    section: Section | None = next((s for s in SECTIONS if rest and rest[0] == s), None)
     if section and isinstance(entry, Procedure):
-        return [section_reply(turn, entry, cast(Section, section))]
+        return [section_reply(turn, entry, section)]
     store = turn.store
     answer_id = await store.call(
         lambda: store.log_answer(turn.incoming.user, turn.incoming.channel, "chosen", entry.id)

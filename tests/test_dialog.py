@@ -73,13 +73,13 @@ async def test_decline_is_logged_for_staff(chat: Chat) -> None:
 
 
 async def test_clarify_offers_choices_and_a_choice_answers(chat: Chat) -> None:
-    [reply] = await chat.say("giấy phép lái xe")
-    if reply.kind == "answer":  # the engine may be sure; then the clarify path is not taken
-        pytest.skip("engine answered directly")
+    [reply] = await chat.say("giấy phép lái xe")  # renew or replace? the bot asks
     assert reply.kind == "clarify"
-    first = reply.flat_buttons[0].action
-    [answer] = await chat.press(first)
-    assert answer.kind == "answer"
+    actions = [b.action for b in reply.flat_buttons]
+    assert {"p:doi-gplx", "p:cap-lai-gplx"} <= set(actions)
+    assert actions[-1].startswith("n:")  # "none of these"
+    [answer] = await chat.press("p:cap-lai-gplx")
+    assert answer.kind == "answer" and answer.title == "Cấp lại giấy phép lái xe"
 
 
 async def test_language_switch_is_remembered(chat: Chat) -> None:
@@ -147,7 +147,7 @@ async def test_office_list_with_buttons(chat: Chat) -> None:
 
 
 async def test_menu_by_life_event(chat: Chat) -> None:
-    [top] = await chat.say("/menu")
+    [_top] = await chat.say("/menu")
     [events] = await chat.press(chat.button("Sự kiện"))
     assert events.flat_buttons
     [procedures] = await chat.press(events.flat_buttons[0].action)

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 
@@ -89,12 +90,12 @@ def test_alias_claimed_by_two_entries(kb_copy: Path) -> None:
 
 def test_related_must_exist(kb_copy: Path) -> None:
     path = kb_copy / "faq" / "tra-cuu-ho-so.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("related:", "related: [khong-co-thu-tuc-nay]\nold_related:", 1)
-                    if "related:" in text else text + "related: [khong-co-thu-tuc-nay]\n",
-                    encoding="utf-8")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["related"] = ["khong-co-thu-tuc-nay"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     found = problems_of(kb_copy)
-    assert any("no entry 'khong-co-thu-tuc-nay'" in p for p in found)
+    assert any("tra-cuu-ho-so.yaml" in p and "related[0]: no entry 'khong-co-thu-tuc-nay'" in p
+               for p in found)
 
 
 def test_missing_source_and_bad_date(kb_copy: Path) -> None:

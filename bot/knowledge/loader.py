@@ -27,9 +27,13 @@ from bot.text import fold
 
 log = logging.getLogger(__name__)
 
-SPECIAL_FILES = {"offices.yaml": OfficesFile, "synonyms.yaml": SynonymsFile, "survey.yaml": SurveyFile}
+SPECIAL_FILES = {
+    "offices.yaml": OfficesFile,
+    "synonyms.yaml": SynonymsFile,
+    "survey.yaml": SurveyFile,
+}
 STALE_AFTER = dt.timedelta(days=365)
-_ENTRY = TypeAdapter(Entry)
+_ENTRY: TypeAdapter[Procedure | Faq] = TypeAdapter(Entry)
 
 AnyEntry = Procedure | Faq
 
@@ -85,6 +89,7 @@ class _Reader:
         self.today = today
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.failed: set[str] = set()  # file stems that did not load (their ids are unknown)
 
     def problem(self, path: Path, line: int, name: str, message: str) -> None:
         self.problems.append(Problem(_display(path, self.root), line, name, message))
@@ -117,8 +122,12 @@ class _Reader:
         reviewed = getattr(obj, "reviewed", None)
         if isinstance(reviewed, dt.date) and self.today - reviewed > STALE_AFTER:
             self.warnings.append(
-                Problem(_display(path, self.root), line, "reviewed",
-                        f"last reviewed {reviewed.isoformat()}, more than 12 months ago")
+                Problem(
+                    _display(path, self.root),
+                    line,
+                    "reviewed",
+                    f"last reviewed {reviewed.isoformat()}, more than 12 months ago",
+                )
             )
 
 
@@ -189,16 +198,20 @@ def _read_entry(
 ) -> None:
     data = reader.read(path)
     if data is None:
+        reader.failed.add(path.stem)
         return
     if not isinstance(data, dict):
         reader.problem(path, 1, "(file)", "expected a mapping of fields (key: value)")
         return
     entry = reader.validate(path, data, _ENTRY)
     if entry is None:
+        reader.failed.add(path.stem)
         return
     if entry.id != path.stem:
         line = yamlfile.line_map(path).get(("id",), 1)
-        reader.problem(path, line, "id", f"id {entry.id!r} differs from the file name {path.stem!r}")
+        reader.problem(
+            path, line, "id", f"id {entry.id!r} differs from the file name {path.stem!r}"
+        )
     if entry.id in entries:
         other = _display(where[entry.id], reader.root)
         reader.problem(path, 1, "id", f"duplicate id {entry.id!r}, also in {other}")
@@ -221,9 +234,13 @@ def _check_links(reader: _Reader, entries: dict[str, AnyEntry], where: dict[str,
                 lines = yamlfile.line_map(path)
                 index = entry.aliases.index(alias) if alias in entry.aliases else None
                 line = lines.get(("aliases", index), 1) if index is not None else 1
-                reader.problem(path, line, "aliases",
-                               f"{alias!r} is also claimed by {first!r}; an alias names one entry")
+                reader.problem(
+                    path,
+                    line,
+                    "aliases",
+                    f"{alias!r} is also claimed by {first!r}; an alias names one entry",
+                )
         for index, rel in enumerate(entry.related):
-            if rel not in entries:
+            if rel not in entries and rel not in reader.failed:  # a broken file says it already
                 line = yamlfile.line_map(where[entry_id]).get(("related", index), 1)
                 reader.problem(where[entry_id], line, f"related[{index}]", f"no entry {rel!r}")

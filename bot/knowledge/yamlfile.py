@@ -24,7 +24,7 @@ class YamlProblem(Exception):
 
 
 def load(path: Path) -> Any:
-    """Parse one document; a syntax error or a duplicate key raises ``YamlProblem`` with its line."""
+    """Parse one document; a syntax error or duplicate key raises ``YamlProblem`` with its line."""
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.load(text, Loader=FastLoader)
@@ -76,6 +76,12 @@ def _walk(node: yaml.Node, prefix: PathKey, lines: dict[PathKey, int]) -> None:
             _walk(item, (*prefix, index), lines)
 
 
+def _has(cursor: Any, part: str | int) -> bool:
+    if isinstance(cursor, dict):
+        return part in cursor
+    return isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)
+
+
 def locate(loc: Sequence[str | int], data: Any, lines: dict[PathKey, int]) -> tuple[str, int]:
     """Turn a pydantic error location into a dotted field name and the closest line.
 
@@ -85,11 +91,14 @@ def locate(loc: Sequence[str | int], data: Any, lines: dict[PathKey, int]) -> tu
     path: list[str | int] = []
     cursor = data
     for part in loc:
-        if (isinstance(cursor, dict) and part in cursor) or (isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)):
+        if _has(cursor, part):
             path.append(part)
             cursor = cursor[part]
-        elif isinstance(cursor, dict) and isinstance(part, str) and part[:1].islower() and (
-            part not in {"str", "int", "list", "dict", "procedure", "faq"}
+        elif (
+            isinstance(cursor, dict)
+            and isinstance(part, str)
+            and part[:1].islower()
+            and (part not in {"str", "int", "list", "dict", "procedure", "faq"})
         ):
             path.append(part)  # a missing or extra key: report it, on its parent's line
             break
