@@ -6,6 +6,7 @@ This is the only module that reads the environment.  Everything else receives a 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ class Settings(BaseModel):
         2000, ge=100, le=20000, description="Longer messages are cut before search"
     )
     pseudonym_key: SecretStr = Field(
-        SecretStr("dev-only-pseudonym-key"),
-        description="HMAC key for pseudonymous user references (set it in production)",
+        description="HMAC key for pseudonymous user references; when unset, a random key is "
+        "created once in DATA_DIR/pseudonym.key",
     )
     retention_days: int = Field(365, ge=1, description="Days to keep raw question texts, comments")
     host: str = Field("0.0.0.0", description="Address `dvcbot serve` listens on")
@@ -104,6 +105,17 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _local_key(data_dir: Path) -> str:
+    """A random key kept beside the database, so pseudonyms stay stable across restarts."""
+    path = data_dir / "pseudonym.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"), **overrides: Any
 ) -> Settings:
@@ -115,6 +127,8 @@ def load_settings(
         key.lower(): value for key, value in source.items() if key in known and value != ""
     }
     values.update(overrides)
+    if not values.get("pseudonym_key"):
+        values["pseudonym_key"] = _local_key(Path(values.get("data_dir") or "data"))
     try:
         return Settings(**values)
     except ValidationError as exc:

@@ -1,9 +1,9 @@
 """Un-flatten the tables of a national portal record (time/fee per channel, documents, legal basis).
 
-The portal export runs table cells together: ``"Hình thức nộpThời gianPhí, lệ phíMô tả"`` followed by
-``"Trực tuyến10 Ngày làm việcMiễn phí<description>Trực tiếp…"``.  Each parser here takes one such
-field and returns plain values plus ``notes``: things it had to leave out, said in a sentence, so the
-importer can report them.  Nothing here guesses a value the record does not state.
+The portal export runs table cells together: ``"Hình thức nộpThời gianPhí, lệ phíMô tả"``
+followed by ``"Trực tuyến10 Ngày làm việcMiễn phí<description>Trực tiếp…"``.  Each parser here
+takes one such field and returns plain values plus ``notes``: things it had to leave out, said in a
+sentence, so the importer can report them.  Nothing here guesses a value the record does not state.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.text import fold
 
 NO_INFO = "Không có thông tin"
 NONE_VALUES = frozenset({"", NO_INFO.casefold(), "không", "không.", "không có", "--", "-"})
@@ -53,16 +55,43 @@ def clip(text: str, limit: int = NOTE_LIMIT) -> str:
 # -- time and fee per channel ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str  # in_person / online / post
+    time: str | None
+    fee: str | None
+    description: str | None
+
+
 @dataclass
 class ChannelTable:
-    channels: list[str] = field(default_factory=list)  # in_person / online / post, in order
-    time: dict[str, str] = field(default_factory=dict)
-    fee: dict[str, str] = field(default_factory=dict)
-    descriptions: dict[str, str] = field(default_factory=dict)
+    rows: list[ChannelRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def per_channel(self, values: dict[str, str], note: str | None = None) -> dict[str, str] | None:
+    @property
+    def channels(self) -> list[str]:
+        return list(dict.fromkeys(row.channel for row in self.rows))
+
+    def values(self, cell: str) -> dict[str, str]:
+        """One value per channel; a channel given in several rows (stages, cases) gets each
+        distinct value with the start of its row's description."""
+        out: dict[str, str] = {}
+        for channel in self.channels:
+            rows = [r for r in self.rows if r.channel == channel and getattr(r, cell)]
+            distinct = list(dict.fromkeys(getattr(r, cell) for r in rows))
+            if len(distinct) == 1:
+                out[channel] = distinct[0]
+            elif distinct:
+                parts = dict.fromkeys(
+                    f"{getattr(r, cell)} ({clip(r.description, 160)})" if r.description
+                    else getattr(r, cell) for r in rows
+                )
+                out[channel] = "; ".join(parts)
+        return out
+
+    def per_channel(self, cell: str, note: str | None = None) -> dict[str, str] | None:
         """The ``PerChannel`` mapping for the schema, or None when no channel has a value."""
+        values = self.values(cell)
         if not values:
             return None
         out = {key: values[key] for key in ("online", "in_person", "post") if key in values}
@@ -71,9 +100,9 @@ class ChannelTable:
         return out
 
     def shared_description(self) -> str | None:
-        texts = set(self.descriptions.values())
-        if len(texts) == 1 and len(self.descriptions) == len(self.channels):
-            return clip(squash(texts.pop()))
+        texts = {row.description for row in self.rows}
+        if len(texts) == 1 and None not in texts:
+            return clip(texts.pop() or "")
         return None
 
 
@@ -102,31 +131,25 @@ def parse_channels(text: str) -> ChannelTable:
         return table
     for index, match in enumerate(labels):
         end = labels[index + 1].start() if index + 1 < len(labels) else len(body)
-        channel = CHANNELS[match.group()]
-        if channel in table.channels:
-            table.notes.append(f"channel {match.group()!r} listed twice; the first row is kept")
-            continue
-        table.channels.append(channel)
-        _parse_row(table, channel, match.group(), body[match.end():end])
+        row = _parse_row(table, match.group(), body[match.end():end])
+        if row not in table.rows:
+            table.rows.append(row)
     return table
 
 
-def _parse_row(table: ChannelTable, channel: str, label: str, cells: str) -> None:
+def _parse_row(table: ChannelTable, label: str, cells: str) -> ChannelRow:
+    channel = CHANNELS[label]
     time, rest = _time_cell(cells)
     if time is _AMBIGUOUS:
         table.notes.append(f"{label}: time and fee run together ({clip(cells, 30)!r}); "
                            "both left out")
-        return
+        return ChannelRow(channel, None, None, None)
     if time is _UNITLESS:
         table.notes.append(f"{label}: time has no unit; time left out")
-    elif time:
-        table.time[channel] = time
+        time = None
     fee, rest = _fee_cell(rest)
-    if fee:
-        table.fee[channel] = fee
-    rest = rest.strip()
-    if not is_none(rest):
-        table.descriptions[channel] = rest
+    description = squash(rest)
+    return ChannelRow(channel, time, fee, None if is_none(description) else description)
 
 
 _AMBIGUOUS = "\x00ambiguous"
@@ -176,7 +199,10 @@ def _fee_cell(rest: str) -> tuple[str | None, str]:
         if not parts:
             return None, rest
         amount = ", ".join(parts)
-    note, rest = _parenthesised(rest)
+    note, after = _parenthesised(rest)
+    if note is not None and re.fullmatch(r"\s*[a-zđ0-9]{1,2}\s*", note):
+        return amount, rest  # '(a) …' starts a list in the description, not a note
+    rest = after
     if note and not is_none(note):
         amount = f"{amount} ({clip(squash(note))})"
     return amount, rest
@@ -205,7 +231,7 @@ def _parenthesised(text: str) -> tuple[str | None, str]:
 
 _QUANTITY = re.compile(r"(\d+) bản chính(?:,\s*(\d+) bản sao)?|(\d+) bản sao")
 _TEMPLATE = re.compile(r"\.(?:docx?|pdf|xlsx?|rar|zip)", re.IGNORECASE)
-_BULLET = re.compile(r"^(?:[-+*•]+|\(?[0-9a-zđ]{1,3}[.)])\s*")
+_BULLET = re.compile(r"^(?:[-+*•]+|\(?[0-9a-zđ]{1,3}[.)](?!\d))\s*")
 
 
 def parse_documents(text: str) -> tuple[list[str | dict[str, Any]], list[str]]:
@@ -272,17 +298,20 @@ def strip_templates(text: str) -> str:
 
 
 def _file_name_start(text: str, ext_at: int) -> int | None:
-    """Where a glued file name begins: after a sentence mark or a lower→upper case join."""
+    """Where a glued file name begins: at a lower→upper case join ('…khoáng sảnMau 01.doc')
+    after the last sentence mark, else just after that mark; None when neither is near."""
     floor = max(0, ext_at - 90)
+    mark = None
     for index in range(ext_at - 1, floor, -1):
         char, before = text[index], text[index - 1]
         after = text[index + 1] if index + 1 < len(text) else ""
-        if char in ")];:”\"" or (char == "." and not (before.isdigit() and after.isdigit())
-                                 and not after.isdigit()):
-            return index + 1
-        if char.isupper() and before.isalpha() and before.islower():
+        if char in ")];:”\"" or (char == "." and not before.isdigit() and not after.isdigit()):
+            mark = index + 1
+            break
+    for index in range(mark if mark is not None else floor + 1, ext_at):
+        if text[index].isupper() and text[index - 1].isalpha() and text[index - 1].islower():
             return index
-    return None
+    return mark
 
 
 def _merge_groups(items: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
@@ -304,9 +333,35 @@ def _merge_groups(items: list[str | dict[str, Any]]) -> list[str | dict[str, Any
 
 # -- legal basis -------------------------------------------------------------------------------
 
-_CODE = re.compile(
-    r"\d{1,4}/(?:\d{4}/)?[A-ZĐ]+\d*(?:-[A-ZĐ]+\d*)*(?![a-zà-ỹđ])"
-)
+_CODE = re.compile(r"\d{1,4}/(?:\d{4}/)?[A-ZĐ][A-ZĐ0-9]*(?:-[A-ZĐ0-9]+)*")
+_ONSETS = frozenset("ch gh gi kh ng nh ph qu th tr".split())
+
+
+def _word_start(first: str, second: str) -> bool:
+    """Could ``first`` + ``second`` begin a Vietnamese word ('Lu', 'Ng', 'Qu'; not 'Cs')?"""
+    pair = (first + second).lower()
+    folded = fold("".join(ch for ch in pair if ch.isalpha()))
+    return len(folded) == 2 and (folded[1] in "aeiouy" or folded in _ONSETS)
+
+
+def legal_codes(body: str) -> list[tuple[int, int]]:
+    """Spans of document codes ('02/2011/QH13', '126/2020/NĐ-CP'), un-glued from what follows."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while match := _CODE.search(body, pos):
+        start, end = match.span()
+        if start > 0 and body[start - 1].isdigit():  # '…năm 201102/2011/QH13': keep '02'
+            slash = body.index("/", start)
+            start = max(start, slash - 2)
+        nxt = body[end:end + 1]
+        if nxt == "/" or (nxt.isdigit() and body[end - 1].isdigit()):
+            while end > start and body[end - 1].isdigit():  # digits of the next code
+                end -= 1
+        elif nxt.islower() and end - start > 6 and _word_start(body[end - 1], nxt):
+            end -= 1  # '…NĐ-CPLuật': the capital starts the next name
+        spans.append((start, end))
+        pos = max(end, match.start() + 1)
+    return spans
 
 
 def parse_legal(text: str) -> tuple[list[str], list[str]]:
@@ -317,20 +372,19 @@ def parse_legal(text: str) -> tuple[list[str], list[str]]:
     if not raw.startswith(LEGAL_HEADER):
         return [], ["legal basis is not a table; left out"]
     body = raw[len(LEGAL_HEADER):]
-    matches = list(_CODE.finditer(body))
+    spans = legal_codes(body)
     rows, start = [], 0
-    for index, match in enumerate(matches):
-        following = matches[index + 1] if index + 1 < len(matches) else None
-        glued_to_next = following is not None and following.start() == match.end()
-        after = body[match.end():match.end() + 1]
-        ends_row = not glued_to_next and (not after or after.isupper() or after.isdigit())
-        if ends_row:
-            rows.append(_legal_row(body[start:match.start()], match.group()))
-            start = match.end()
+    for index, (begin, end) in enumerate(spans):
+        glued_to_next = index + 1 < len(spans) and spans[index + 1][0] == end
+        after = body[end:end + 1]
+        if not glued_to_next and (not after or after.isupper() or after.isdigit()
+                                  or (after.islower() and body[end - 1].isupper())):
+            rows.append(_legal_row(body[start:begin], body[begin:end]))
+            start = end
     tail = squash(body[start:])
     if tail and not is_none(tail):
         rows.append(tail)
-    return [r for i, r in enumerate(rows) if r and r not in rows[:i]], []
+    return _unique([r for r in rows if r]), []
 
 
 def _legal_row(name: str, code: str) -> str:
@@ -351,7 +405,7 @@ def parse_steps(text: str) -> list[str]:
     if is_none(" ".join(lines)):
         return []
     if sum(1 for line in lines if _STEP.match(line)) < 2:
-        return _unique(lines)
+        return _unique([s for s in (line.lstrip("-+*• ") for line in lines) if s])
     steps: list[str] = []
     for line in lines:
         if _STEP.match(line) or not steps:
@@ -365,13 +419,14 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-_RESULT_CODE = re.compile(r"Mã:\s*[A-Z]{2}[\w.]*")
+_RESULT_CODE = re.compile(r"^\s*[\w.-]*?(?=[A-ZĐÀ-Ỹ][^\sA-ZĐ0-9.]|$)")
 
 
 def parse_result(text: str) -> str | None:
     """'<name>Mã: KQ.G01.00262<name>Mã: …Từ khóa…Mô tả…' → '<name>; <name>'."""
-    head = text.split("Từ khóa", 1)[0]
-    names = [squash(n).strip(" ;,") for n in _RESULT_CODE.split(head)]
+    head, *rest = text.split("Từ khóa", 1)[0].split("Mã:")
+    names = [head] + [_RESULT_CODE.sub("", part, count=1) for part in rest]
+    names = [squash(n).strip(" ;,") for n in names]
     kept = _unique([n for n in names if n and not is_none(n)])
     return clip("; ".join(kept), 1000) if kept else None
 

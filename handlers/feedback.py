@@ -13,6 +13,7 @@ from handlers.views import rating_buttons
 
 GENERAL_FIELD = "Câu hỏi chung"
 SERVICE_FIELD = "Đánh giá chung"
+OFFICE_FIELD = "Trung tâm phục vụ hành chính công"
 
 
 def matches(turn: Turn) -> bool:
@@ -47,7 +48,7 @@ def _field(turn: Turn, entry_id: str | None, decision: str) -> str:
     entry = turn.services.knowledge.kb.get(entry_id) if entry_id else None
     if isinstance(entry, Procedure):
         return entry.field
-    return SERVICE_FIELD if decision == "service" else GENERAL_FIELD
+    return {"service": SERVICE_FIELD, "office": OFFICE_FIELD}.get(decision, GENERAL_FIELD)
 
 
 async def _rate(turn: Turn, answer_id: int, value: str) -> list[Reply]:
@@ -80,6 +81,8 @@ async def _reason(turn: Turn, answer_id: int, reason: str) -> list[Reply]:
     known = {r.id for r in survey.reasons}
     if rating is None or rating["user_ref"] != inc.user or reason not in known:
         return [Reply(turn.t("rating.expired"), kind="info")]
+    if rating["satisfied"]:  # re-rated as satisfied since the reasons were offered
+        return [Reply(turn.t("rating.thanks"), kind="thanks")]
     await store.call(store.save_reason, answer_id, reason)
     return [Reply(turn.t("rating.thanks_reason"), kind="thanks")]
 

@@ -45,7 +45,8 @@ def render(reply: Reply, limit: int = LIMIT) -> list[Part]:
     body = reply.text.strip()
     if not body and not heading:
         body = "…"  # Telegram refuses an empty message; a reply with only buttons still needs text
-    first_room = limit - (len(heading.encode("utf-16-le")) // 2 + len(PARAGRAPH)) if heading else limit
+    heading_size = len(heading.encode("utf-16-le")) // 2 + len(PARAGRAPH) if heading else 0
+    first_room = limit - heading_size
     pieces = split(body, limit, first_limit=max(first_room, 1)) if body else []
     texts = [escape(piece) for piece in pieces] or [""]
     if heading:
