@@ -45,6 +45,7 @@ class Tuning:
     weight_trigram: float = 0.15
     pool: int = 20  # candidates that get a confidence
     typo_cutoff: float = 74.0
+    max_corrections: int = 8  # per question: bounds the cost of a long garbled message
     answer_at: float = 0.55  # confidence needed to answer
     clarify_at: float = 0.42  # below this: decline
     margin: float = 0.06  # final-score gap under which close candidates are offered
@@ -224,17 +225,19 @@ class SearchIndex:
         'khia sinh' → 'khai sinh', not 'kia sinh'.
         """
         out: list[Token] = []
+        budget = self.tuning.max_corrections
         for i, tok in enumerate(tokens):
             if (
-                tok.folded in self.idf
+                budget <= 0
+                or tok.folded in self.idf
                 or len(tok.folded) < 3
                 or is_stop(tok)
-                or (
-                    tok.folded.isdigit() or tok.accented  # typed with accents: meant as typed
-                )
+                or tok.folded.isdigit()
+                or tok.accented  # typed with accents: meant as typed
             ):
                 out.append(tok)
                 continue
+            budget -= 1
             prev = out[-1].folded if out else None
             nxt = tokens[i + 1].folded if i + 1 < len(tokens) else None
             best, best_score = None, 0.0

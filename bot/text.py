@@ -82,7 +82,7 @@ class Normaliser:
         self.max_tokens = max_tokens
 
     def __call__(self, text: str) -> Normalised:
-        typed = [Token(w, fold(w)) for w in words(text)][: self.max_tokens]
+        typed = [Token(w, fold(w)) for w in words(text[: self.max_tokens * 24])[: self.max_tokens]]
         out: list[Token] = []
         ambiguous: list[Synonym] = []
         i = 0
