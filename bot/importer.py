@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -117,17 +116,18 @@ class Outcome:
 # -- the steps ----------------------------------------------------------------------------------
 
 
-def convert_all(lines: list[str], today: dt.date, progress: Iterator[None],
+def convert_all(lines: list[str], today: dt.date, progress: Progress,
                 outcome: Outcome) -> list[tuple[int, Converted]]:
     converted = []
     for number, line in enumerate(lines, 1):
-        next(progress)
+        progress.step()
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            outcome.rejected.append((number, "?", f"not valid JSON ({exc.msg}, column {exc.colno})"))
+            reason = f"not valid JSON ({exc.msg}, column {exc.colno})"
+            outcome.rejected.append((number, "?", reason))
             continue
         code = str(record.get("ma_thu_tuc", "?")) if isinstance(record, dict) else "?"
         try:
@@ -191,10 +191,10 @@ def render(item: Converted) -> str:
     return text
 
 
-def write_all(items: list[tuple[int, Converted]], staging: Path, progress: Iterator[None],
+def write_all(items: list[tuple[int, Converted]], staging: Path, progress: Progress,
               outcome: Outcome) -> None:
     for number, item in items:
-        next(progress)
+        progress.step()
         try:
             text = render(item)
         except Rejected as exc:
@@ -226,18 +226,27 @@ def swap_in(staging: Path, out: Path) -> None:
 # -- progress and report -------------------------------------------------------------------------
 
 
-def _progress(label: str, total: int, stream: TextIO) -> Iterator[None]:
-    """Yield once per item: a bar on a terminal, a line every ``PLAIN_EVERY`` items otherwise."""
-    if stream.isatty():
-        with click.progressbar(length=total, label=label, file=stream) as bar:
-            for _ in range(total):
-                yield
-                bar.update(1)
-        return
-    for done in range(1, total + 1):
-        yield
-        if done % PLAIN_EVERY == 0 or done == total:
-            click.echo(f"{label}: {done}/{total}", file=stream)
+class Progress:
+    """A bar on a terminal; on a pipe, a plain ``label: done/total`` line every few hundred."""
+
+    def __init__(self, label: str, total: int, stream: TextIO) -> None:
+        self.label, self.total, self.stream, self.done = label, total, stream, 0
+        self._bar: Any = None
+        if stream.isatty():
+            self._bar = click.progressbar(length=total, label=label, file=stream)
+            self._bar.__enter__()
+
+    def step(self) -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        elif self.done % PLAIN_EVERY == 0 or self.done == self.total:
+            click.echo(f"{self.label}: {self.done}/{self.total}", file=self.stream)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 def report(outcome: Outcome, total: int, out: Path, verbose: bool) -> None:
@@ -282,14 +291,18 @@ def run_import(file: Path, out: Path, knowledge_dir: Path | None, today: dt.date
     lines = read_lines(file)
     outcome = Outcome()
     curated = read_curated(knowledge_dir, skip=out)
-    items = convert_all(lines, today, _progress("converting", len(lines), stream), outcome)
+    progress = Progress("converting", len(lines), stream)
+    items = convert_all(lines, today, progress, outcome)
+    progress.close()
     items = resolve(items, curated, outcome)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        write_all(items, staging, _progress("writing", len(items), stream), outcome)
+        progress = Progress("writing", len(items), stream)
+        write_all(items, staging, progress, outcome)
+        progress.close()
         (staging / MARKER).write_text(
             f"source: {file.name}\ndate: {today.isoformat()}\nentries: {len(outcome.written)}\n",
             encoding="utf-8",

@@ -25,21 +25,40 @@ def _key(name: str) -> str:
     return " ".join(GENERIC.sub(" ", fold(name)).split())
 
 
+_PARENS = re.compile(r"\(.*?\)")
+
+
+def _keys_of(name: str) -> set[str]:
+    """'phường Hải Thành' → {'hai thanh'}; a one-syllable name keeps its level: 'xa thanh'."""
+    plain = _PARENS.sub(" ", name)
+    key = _key(plain)
+    if len(key.split()) == 1:
+        return {" ".join(fold(plain).split())}
+    return {key}
+
+
 def place_keys(office: Office) -> set[str]:
-    keys = {_key(n) for n in (office.name, *office.old_names, *office.aliases)}
+    keys: set[str] = set()
+    for name in (office.name, *office.old_names, *office.aliases):
+        keys |= _keys_of(name)
     return {k for k in keys if len(k) >= 3}
 
 
 def find_offices(offices: list[Office], question: str) -> list[Office]:
-    """Offices whose place name (current or former) appears in the question, best first."""
+    """Offices whose place name (current or former) appears in the question, best first.
+
+    A name inside a longer name that also matched does not count ('thanh' in 'hai thanh').
+    """
     padded = f" {' '.join(fold(question).split())} "
-    found: list[tuple[int, Office]] = []
-    for office in offices:
-        hits = [k for k in place_keys(office) if f" {k} " in padded]
-        if hits:
-            found.append((max(len(k) for k in hits), office))
-    found.sort(key=lambda pair: -pair[0])
-    return [office for _, office in found]
+    hits = [(k, o) for o in offices for k in place_keys(o) if f" {k} " in padded]
+    longest: dict[str, tuple[int, Office]] = {}
+    for key, office in hits:
+        if any(key != other and f" {key} " in f" {other} " for other, _ in hits):
+            continue
+        best = longest.get(office.id)
+        if best is None or len(key) > best[0]:
+            longest[office.id] = (len(key), office)
+    return [office for _, office in sorted(longest.values(), key=lambda pair: -pair[0])]
 
 
 def has_cue(question: str, cues: tuple[str, ...]) -> bool:

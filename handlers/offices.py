@@ -8,6 +8,8 @@ FAQ, which explains the usual hours.
 
 from __future__ import annotations
 
+import re
+
 from bot.dialog import Route, Turn
 from bot.knowledge.schema import Office
 from bot.offices import find_offices, has_cue, is_office_question
@@ -48,11 +50,18 @@ async def _details(turn: Turn, offices: list[Office]) -> Reply:
     return Reply(turn.render("office", offices=offices), kind="answer", answer_id=answer_id)
 
 
+def _label(office: Office) -> str:
+    short = re.sub("trung tâm phục vụ hành chính công", "TTPVHCC", office.name, flags=re.I)
+    return short[:60]
+
+
 def _menu(turn: Turn, offices: list[Office], key: str) -> Reply:
-    ordered = sorted(offices, key=lambda o: (o.level != "province", o.name))
-    buttons = [Button(o.name.replace("Trung tâm phục vụ hành chính công", "TTPVHCC")[:60],
-                      f"o:{o.id}") for o in ordered]
-    return Reply(turn.t(key), buttons=rows(buttons, per_row=1), kind="info")
+    """The provincial centres as buttons, and how to find one's commune (80 buttons is too many
+    for a phone)."""
+    province = sorted((o for o in offices if o.level == "province"), key=lambda o: o.name)
+    buttons = [Button(_label(o), f"o:{o.id}") for o in province]
+    text = f"{turn.t(key)}\n{turn.t('office.type_commune')}"
+    return Reply(text, buttons=rows(buttons, per_row=1), kind="info")
 
 
 ROUTE = Route("offices", matches, handle)

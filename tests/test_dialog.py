@@ -139,11 +139,20 @@ async def test_offices_by_old_place_name(chat: Chat) -> None:
     assert office.name in reply.text
 
 
-async def test_office_list_with_buttons(chat: Chat) -> None:
+async def test_office_command_offers_province_centres_and_asks_for_the_commune(
+    chat: Chat,
+) -> None:
     [reply] = await chat.say("/office")
-    assert len(reply.flat_buttons) >= 7
+    assert reply.flat_buttons and all(b.action.startswith("o:") for b in reply.flat_buttons)
+    assert "/office" in reply.text  # tells how to look up one's commune
     [details] = await chat.press(reply.flat_buttons[0].action)
-    assert details.kind == "answer"
+    assert details.kind == "answer" and "Trung tâm" in details.text
+
+
+async def test_a_former_ward_name_finds_only_its_new_centre(chat: Chat) -> None:
+    [reply] = await chat.say("/office Hải Thành")
+    assert "phường Đồng Hới" in reply.text
+    assert "xã Lìa" not in reply.text  # 'xã Thanh' is not 'Hải Thành'
 
 
 async def test_menu_by_life_event(chat: Chat) -> None:
