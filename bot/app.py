@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import LOCALES_DIR, Settings
 from bot.dialog import Dialog, Services, build_dialog
+from bot.gaps import gaps_reply
 from bot.i18n import I18n
 from bot.knowledge.holder import KnowledgeHolder
 from bot.render import Renderer
@@ -17,6 +18,7 @@ def build_services(settings: Settings) -> Services:
     renderer = Renderer(I18n(LOCALES_DIR))
     services = Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
     services.extras["admin.report"] = report_command
+    services.extras["admin.gaps"] = gaps_reply
     return services
 
 

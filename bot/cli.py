@@ -181,9 +181,11 @@ from bot.reports import report  # noqa: E402 - the officials' report command, in
 
 main.add_command(report)
 
+from bot.gaps import gaps_command  # noqa: E402 - `kb gaps`, in its own module
 from bot.importer import import_command  # noqa: E402 - `kb import`, in its own module
 
 kb.add_command(import_command)
+kb.add_command(gaps_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

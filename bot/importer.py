@@ -43,11 +43,11 @@ except ImportError:  # pragma: no cover - depends on the platform's PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_BaseDumper):
     """Multi-line text as a literal block, the way staff write it by hand."""
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
@@ -100,7 +100,7 @@ def read_lines(path: Path) -> list[str]:
     with path.open("rb") as probe:
         zipped = probe.read(2) == b"\x1f\x8b"
     opener = gzip.open if zipped else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as handle:
         return [line for line in handle]
 
 
@@ -124,7 +124,7 @@ def convert_all(lines: list[str], today: dt.date, progress: Progress,
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line.strip())
         except json.JSONDecodeError as exc:
             reason = f"not valid JSON ({exc.msg}, column {exc.colno})"
             outcome.rejected.append((number, "?", reason))

@@ -94,7 +94,9 @@ class ChannelTable:
         values = self.values(cell)
         if not values:
             return None
-        out = {key: values[key] for key in ("online", "in_person", "post") if key in values}
+        out: dict[str, str] = {
+            key: values[key] for key in ("online", "in_person", "post") if key in values
+        }
         if note:
             out["note"] = note
         return out

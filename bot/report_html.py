@@ -25,6 +25,7 @@ h1 { font-size: 17pt; margin: 0 0 2mm; } h2 { font-size: 13pt; margin: 7mm 0 2mm
 h3 { font-size: 11pt; margin: 5mm 0 1mm; }
 .muted { color: #6b7280; } .big { font-size: 15pt; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; }
+table.groups { table-layout: fixed; } table.groups th { font-size: 9pt; vertical-align: bottom; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: 1.2mm 2mm; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th.n { text-align: right; }
@@ -53,10 +54,12 @@ section, table { break-inside: auto; } tr { break-inside: avoid; } h2, h3 { brea
 
 {% for kind, groups in breakdowns %}
 <h3>{{ w[kind] }}</h3>
-<table>
+<table class="groups"><colgroup><col style="width:36%"><col style="width:10%">
+<col style="width:9%"><col style="width:9%"><col style="width:20%"><col style="width:16%">
+</colgroup>
 <thead><tr><th>{{ w.group }}</th><th class="n">{{ w.ratings }}</th>
 <th class="n">{{ w.satisfied }}</th>
-<th class="n">{{ w.indicator }}</th><th class="n">{{ w.ci }}</th><th></th></tr></thead>
+<th class="n">{{ w.indicator_short }}</th><th class="n">{{ w.ci }}</th><th></th></tr></thead>
 <tbody>
 {% for g in groups %}<tr{% if g.too_few %} class="few"{% endif %}><td>{{ g.label }}</td>
 <td class="n">{{ g.ratings }}</td><td class="n">{{ g.satisfied }}</td>

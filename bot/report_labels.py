@@ -10,6 +10,7 @@ _VI = {
     "title": "Báo cáo mức độ hài lòng của người dân",
     "period": "Kỳ báo cáo",
     "indicator": "Chỉ số hài lòng",
+    "indicator_short": "Chỉ số",
     "indicator_note": ("Tỷ lệ đánh giá hài lòng trên tổng số đánh giá; khoảng tin cậy 95% "
                        f"(Wilson). Nhóm dưới {MIN_RATINGS} đánh giá: chưa đủ để kết luận."),
     "overall": "Toàn bộ",
@@ -49,6 +50,7 @@ _EN = {
     "title": "Citizen satisfaction report",
     "period": "Period",
     "indicator": "Satisfaction indicator",
+    "indicator_short": "Share",
     "indicator_note": ("Share of ratings that are satisfied; 95% confidence interval (Wilson). "
                        f"Groups with fewer than {MIN_RATINGS} ratings: too few to judge."),
     "overall": "Overall",

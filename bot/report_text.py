@@ -8,12 +8,26 @@ from bot.satisfaction import BREAKDOWNS, Group, Summary
 LABEL_WIDTH = 38
 
 
+def _widths(lang: str) -> tuple[int, int, int]:
+    words = labels(lang)
+    return (max(7, len(words["ratings"])), max(8, len(words["satisfied"])),
+            max(7, len(words["indicator_short"])))
+
+
+def header_line(lang: str, width: int = LABEL_WIDTH) -> str:
+    words = labels(lang)
+    n, s, i = _widths(lang)
+    return (f"{words['group']:<{width}} {words['ratings']:>{n}} {words['satisfied']:>{s}} "
+            f"{words['indicator_short']:>{i}}  {words['ci']}")
+
+
 def group_line(group: Group, lang: str, width: int = LABEL_WIDTH) -> str:
     words = labels(lang)
+    n, s, i = _widths(lang)
     label = group.label if len(group.label) <= width else group.label[: width - 1] + "…"
     flag = f"  ({words['too_few']})" if group.too_few else ""
-    return (f"{label:<{width}} {group.ratings:>7} {group.satisfied:>8} "
-            f"{fmt_pct(group.indicator, lang):>7}  {interval_text(group, lang)}{flag}")
+    return (f"{label:<{width}} {group.ratings:>{n}} {group.satisfied:>{s}} "
+            f"{fmt_pct(group.indicator, lang):>{i}}  {interval_text(group, lang)}{flag}")
 
 
 def overall_line(group: Group, lang: str) -> str:
@@ -37,8 +51,7 @@ def full_text(summary: Summary, lang: str = "vi") -> str:
     words = labels(lang)
     lines = [words["title"], f"{words['period']}: {_period(summary, lang)}", "",
              overall_line(summary.overall, lang), words["indicator_note"]]
-    header = (f"{words['group']:<{LABEL_WIDTH}} {words['ratings']:>7} {words['satisfied']:>8} "
-              f"{words['indicator'][:7]:>7}  {words['ci']}")
+    header = header_line(lang)
     for kind in BREAKDOWNS:
         groups = summary.groups.get(kind, ())
         if groups:

@@ -28,6 +28,7 @@ GROUP_TYPES = ("overall", *BREAKDOWNS)
 DECISIONS = ("answer", "clarify", "decline")
 GENERAL_FIELD = "Câu hỏi chung"  # ratings stored without a field (older rows) count here
 TOP = 10
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web chat", "console": "Console"}
 
 
 def wilson(satisfied: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -135,7 +136,7 @@ class Names:
     entries: Mapping[str, str] = field(default_factory=dict)
     offices: Mapping[str, str] = field(default_factory=dict)
     reasons: Mapping[str, str] = field(default_factory=dict)
-    channels: Mapping[str, str] = field(default_factory=dict)
+    channels: Mapping[str, str] = field(default_factory=lambda: dict(CHANNEL_NAMES))
     overall: str = "Tất cả"
 
     def label(self, group_type: str, key: str) -> str:
@@ -148,13 +149,17 @@ class Names:
 def names_from(kb: Any, lang: str = "vi") -> Names:
     """``Names`` from a ``KnowledgeBase`` (typed loosely: no knowledge import needed here)."""
     english = lang == "en"
-    entries = {
-        e.id: (getattr(e, "title", None) or getattr(e, "question", None) or e.id)
-        for e in kb.entries.values()
-    }
+    entries = {e.id: _entry_name(e, english) for e in kb.entries.values()}
     offices = {o.id: o.name for o in kb.offices}
     reasons = {r.id: (r.label_en if english else r.label) for r in kb.survey.reasons}
     return Names(entries, offices, reasons, overall="All" if english else "Tất cả")
+
+
+def _entry_name(entry: Any, english: bool) -> str:
+    title = getattr(entry, "title", None) or getattr(entry, "question", None) or entry.id
+    if english:
+        title = getattr(entry, "title_en", None) or getattr(entry, "question_en", None) or title
+    return str(title)
 
 
 # -- queries (run them on the store's thread: ``await store.call(summarise, db, period)``) ------

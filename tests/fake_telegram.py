@@ -16,6 +16,7 @@ It stands in for api.telegram.org (or a self-hosted server / emulator) in tests 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import re
@@ -114,7 +115,8 @@ class FakeTelegram:
     def __init__(self, token: str = TOKEN, *, long_poll: bool = True) -> None:
         self.token = token
         self.long_poll = long_poll
-        self.calls: list[Call] = []
+        self.calls: list[Call] = []  # answered calls, in the order they were answered
+        self.arrivals: list[str] = []  # methods, in the order the requests arrived
         self.updates: list[dict[str, Any]] = []
         self.pushed_at: dict[int, float] = {}  # update_id → when it became available
         self.delivered_at: dict[int, float] = {}  # update_id → when getUpdates handed it over
@@ -218,6 +220,16 @@ class FakeTelegram:
         return [c for c in self.called("sendMessage")
                 if chat_id is None or c.params.get("chat_id") == chat_id]
 
+    async def wait_for_arrival(self, method: str, timeout: float = 10.0) -> None:
+        """Wait until a request for ``method`` has arrived (it may still be being answered)."""
+        deadline = time.monotonic() + timeout
+        while method not in self.arrivals:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {method} request in {timeout}s")
+            self._called.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._called.wait(), 0.5)
+
     async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0,
                        where: Callable[[Call], bool] | None = None) -> list[Call]:
         """Wait until ``count`` successful calls of ``method`` (matching ``where``) arrived."""
@@ -231,10 +243,8 @@ class FakeTelegram:
                 seen = [(c.method, c.status) for c in self.calls[-10:]]
                 raise AssertionError(f"{count} × {method} not seen in {timeout}s; last: {seen}")
             self._called.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._called.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
 
     # -- the Bot API --------------------------------------------------------------------------
 
@@ -242,6 +252,8 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
+        self.arrivals.append(method)
+        self._called.set()
         params, files = await self._params(request)
         call = Call(method, params, files, time.monotonic())
         try:
@@ -308,6 +320,9 @@ class FakeTelegram:
                     params[key] = json.loads(str(value))
                 except ValueError:
                     params[key] = str(value)
+        for key, value in list(params.items()):  # multipart uploads: photo=attach://<field>
+            if isinstance(value, str) and value.startswith("attach://"):
+                files[key] = files.pop(value.removeprefix("attach://"), b"")
         return params, files
 
     # -- methods ------------------------------------------------------------------------------

@@ -195,16 +195,19 @@ def _check_buttons(attachment: Any) -> tuple[int, str] | None:
     buttons = payload.get("buttons") if isinstance(payload, dict) else None
     if not isinstance(buttons, list) or not 1 <= len(buttons) <= 5:
         return -210, "Parameter exceeds allowable limit: buttons"
-    for button in buttons:
-        if not isinstance(button, dict) or button.get("type") not in BUTTON_TYPES:
-            return -201, "button.type is invalid!"
-        title = button.get("title")
-        if not isinstance(title, str) or not title or units(title) > 100:
-            return -210, "Parameter exceeds allowable limit: title"
-        value = button.get("payload")
-        if button["type"] == "oa.open.url":
-            if not isinstance(value, dict) or not str(value.get("url", "")).startswith("http"):
-                return -201, "button.payload.url is invalid!"
-        elif not isinstance(value, str) or not value or len(value) > 1000:
-            return -201, "button.payload is invalid!"
+    return next((e for e in map(_check_button, buttons) if e is not None), None)
+
+
+def _check_button(button: Any) -> tuple[int, str] | None:
+    if not isinstance(button, dict) or button.get("type") not in BUTTON_TYPES:
+        return -201, "button.type is invalid!"
+    title = button.get("title")
+    if not isinstance(title, str) or not title or units(title) > 100:
+        return -210, "Parameter exceeds allowable limit: title"
+    value = button.get("payload")
+    if button["type"] == "oa.open.url":
+        if not isinstance(value, dict) or not str(value.get("url", "")).startswith("http"):
+            return -201, "button.payload.url is invalid!"
+    elif not isinstance(value, str) or not value or len(value) > 1000:
+        return -201, "button.payload is invalid!"
     return None

@@ -48,10 +48,11 @@ def at(day: str, hour: int = 9, minute: int = 0) -> str:
 def rate(db: Database, ts: str, channel: str, entry: str | None, field: str, value: int,
          satisfied: bool, office: str | None = None, reason: str | None = None) -> int:
     """An answer and its rating at ``ts``, the way the feedback handler stores them."""
-    answer_id = int(db.table("answers").insert({
+    answer_id = db.table("answers").insert({
         "ts": ts, "user_ref": f"u{ts}", "channel": channel, "entry_id": entry,
         "office_id": office, "decision": "answer" if entry else "service", "question_id": None,
-    }).last_pk)
+    }).last_rowid
+    assert answer_id is not None
     db.table("ratings").insert({
         "answer_id": answer_id, "ts": ts, "user_ref": f"u{ts}", "channel": channel,
         "value": value, "satisfied": int(satisfied), "scale_size": 3, "entry_id": entry,

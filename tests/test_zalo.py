@@ -173,6 +173,7 @@ async def test_follow_question_button_section_rating(bot: Bot, fake: FakeZalo) -
 
 
 async def test_raw_zalo_id_is_never_stored(bot: Bot) -> None:
+    await bot.send(event("follow"))
     await bot.say("đăng ký kết hôn")
     await bot.say("giá xăng hôm nay")
     dump = json.dumps(bot.store_rows, default=str)
@@ -234,7 +235,7 @@ async def test_forged_event_is_refused_and_not_processed(bot: Bot, fake: FakeZal
     elif forge == "wrong-app":
         headers["X-ZEvent-Signature"] = sign(body, payload["timestamp"], app_id="42")
     elif forge == "tampered-body":
-        body = body.replace("khai sinh".encode(), "ket hon".encode())
+        body = body.replace(b"khai sinh", b"ket hon")
     else:
         headers["X-ZEvent-Signature"] = "mac=" + "0" * 64
     assert await bot.post(body, headers) == 401
@@ -249,6 +250,14 @@ async def test_signature_without_mac_prefix_is_accepted(bot: Bot, fake: FakeZalo
     assert await bot.post(body, headers) == 200
     await bot.zalo.drain()
     assert fake.to(USER_ID)[0]["text"].startswith("Đăng ký kết hôn")
+
+
+async def test_retried_follow_is_welcomed_once(bot: Bot, fake: FakeZalo) -> None:
+    body, headers = signed_request(event("follow"))
+    assert await bot.post(body, headers) == 200
+    assert await bot.post(body, headers) == 200
+    await bot.zalo.drain()
+    assert len(fake.to(USER_ID)) == 1
 
 
 async def test_retried_event_is_answered_once(bot: Bot, fake: FakeZalo) -> None:
@@ -383,7 +392,11 @@ async def test_refused_template_falls_back_to_numbered_choices(bot: Bot, fake: F
     assert {e["error"] for e in fake.errors} == {-233}
 
 
-async def test_a_number_without_choices_is_just_text(bot: Bot) -> None:
+async def test_numbers_only_press_the_last_numbered_list(bot: Bot, fake: FakeZalo) -> None:
+    fake.refuse_templates = -233
+    assert "2. " in text_of(await bot.say("đăng ký kết hôn"))  # a numbered list is shown
+    fake.refuse_templates = None
+    assert buttons(await bot.say("lam giay khai sinh cho con"))  # buttons again: list forgotten
     reply = await bot.say("2")
     assert reply and "▸" not in text_of(reply)
 

@@ -288,7 +288,8 @@ class TelegramChannel:
             await self.sender.call(Job(DeleteWebhook(drop_pending_updates=False), optional=True))
             await self.register_commands()
             log.info("telegram polling %s", self.settings.telegram_api_url)
-            await self.poller.run(stop)
+            async with background(self.services, self):
+                await self.poller.run(stop)
         finally:
             await self.stop()
 
@@ -356,8 +357,7 @@ async def run_polling(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         channel = TelegramChannel(settings, services, build_dialog(services))
-        async with background(services, channel):
-            await channel.run_polling(stop)
+        await channel.run_polling(stop)
     except TelegramStartError as exc:
         raise SystemExit(f"telegram: {exc}") from None
     finally:

@@ -197,8 +197,10 @@ class ZaloChannel:
     def to_incoming(self, event: ZaloEvent, ref: str) -> Incoming:
         text: str | None = event.text or ""
         action: str | None = None
+        event_id = event.event_id
         if event.kind == "follow":
             text = "/start"  # the welcome is the /start reply
+            event_id = f"follow:{ref}:{event.timestamp}"  # a retry has the same timestamp
         elif event.kind == "text":
             action = action_of(text or "")
             number = choice_number(text or "")
@@ -207,7 +209,7 @@ class ZaloChannel:
             if action is not None:
                 text = None
         return Incoming(CHANNEL, ref, text=text, action=action,
-                        is_admin=event.sender_id in self.admins, event_id=event.event_id,
+                        is_admin=event.sender_id in self.admins, event_id=event_id,
                         attachment=event.kind == "attachment")
 
     # --- replies -------------------------------------------------------------------------

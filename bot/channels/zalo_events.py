@@ -35,9 +35,10 @@ class ZaloEvent:
     kind: EventKind
     name: str
     sender_id: str | None = None  # the raw Zalo user id: kept in memory only, to reply
-    event_id: str | None = None  # msg_id, or a synthetic id for follow events
+    event_id: str | None = None  # Zalo's msg_id (follow events have none)
     text: str | None = None
     recipient_id: str | None = None  # the OA id the event was sent to
+    timestamp: str = ""
 
 
 def expected_mac(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
@@ -59,7 +60,7 @@ def verify(header: str | None, body: bytes, app_id: str, oa_secret_key: str) -> 
     if given[:4].lower() == "mac=":
         given = given[4:].strip()
     wanted = expected_mac(app_id, body, str(payload["timestamp"]), oa_secret_key)
-    if False:
+    if not hmac.compare_digest(wanted.encode(), given.lower().encode()):
         raise BadSignature("signature mismatch")
     return payload
 
@@ -80,8 +81,8 @@ def parse(payload: dict[str, Any]) -> ZaloEvent:
         follower = _id(payload.get("follower"))
         if follower is None:
             return ZaloEvent("ignore", name)
-        return ZaloEvent("follow", name, follower, f"follow:{follower}:{payload['timestamp']}",
-                         recipient_id=str(payload.get("oa_id") or "") or None)
+        return ZaloEvent("follow", name, follower, recipient_id=str(payload.get("oa_id") or "")
+                         or None, timestamp=str(payload["timestamp"]))
     sender = _id(payload.get("sender"))
     if sender is None or not name.startswith("user_send_"):
         return ZaloEvent("ignore", name)

@@ -184,7 +184,11 @@ class TokenKeeper:
             self._rejected = pair.refresh_token
             raise
         self.pair = new
-        await asyncio.to_thread(self.file.save, new, self.seed)
+        try:
+            await asyncio.to_thread(self.file.save, new, self.seed)
+        except OSError as exc:
+            log.error("new Zalo tokens not saved to %s (%s): they are lost on restart",
+                      self.file.path, exc)
         log.info("Zalo access token refreshed; valid for %.0f h",
                  ((new.expires_at or 0) - self.clock()) / 3600)
         return new.access_token
