@@ -251,7 +251,8 @@ class ZaloChannel:
     async def _send_numbered(self, user_id: str, out: Outgoing, rest: list[Outgoing],
                              shown: list[str], lang: str) -> None:
         buttons = [button for message in rest for button in message.buttons]
-        chunks, actions = numbered(out.text, buttons, len(shown), lang)
+        hint = self.services.renderer.t(lang, "choices.hint")
+        chunks, actions = numbered(out.text, buttons, len(shown), hint)
         shown.extend(actions)
         for chunk in chunks:
             await self.api.send(user_id, text_message(chunk))

@@ -18,12 +18,6 @@ MAX_BUTTONS = 5  # buttons per message template (Zalo OA API v3, tin tư vấn �
 BUTTON_TITLE_LIMIT = 100  # characters per button title (same source)
 PAYLOAD_PREFIX = "#dvc:"  # marks a button press in the user_send_text event Zalo sends back
 
-HINT = {
-    "vi": "Trả lời bằng số (ví dụ: 1) để chọn.",
-    "en": "Reply with a number (e.g. 1) to choose.",
-}
-
-
 @dataclass(frozen=True)
 class Outgoing:
     text: str
@@ -116,7 +110,7 @@ def text_message(text: str) -> dict[str, Any]:
 
 
 def numbered(text: str, buttons: list[Button], start: int,
-             lang: str) -> tuple[list[str], list[str]]:
+             hint: str) -> tuple[list[str], list[str]]:
     """Text chunks listing the buttons as numbered choices, and the actions in number order."""
     lines: list[str] = []
     actions: list[str] = []
@@ -127,7 +121,7 @@ def numbered(text: str, buttons: list[Button], start: int,
             actions.append(button.action)
             lines.append(f"{start + len(actions)}. {button.label}")
     if actions:
-        lines.append(HINT.get(lang, HINT["vi"]))
+        lines.append(hint)
     body = f"{text}\n\n" + "\n".join(lines) if lines else text
     return split_text(body), actions
 
