@@ -29,7 +29,6 @@ import tempfile
 import time
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
 
 from tests.fake_telegram import TOKEN, Call, FakeTelegram
 

@@ -67,7 +67,10 @@ def summary_for(settings: Settings, period: Period, lang: str) -> Summary:
 
 def _write(data: bytes, fmt: str, out: Path | None) -> None:
     if out is not None:
-        out.write_bytes(data)
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
         click.echo(f"wrote {out} ({len(data)} bytes)", err=True)
     elif fmt == "xlsx" and sys.stdout.isatty():
         raise click.UsageError("an XLSX workbook is binary: give --out FILE")

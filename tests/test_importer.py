@@ -162,6 +162,8 @@ def test_progress_is_plain_counts_when_piped(runner: CliRunner, kb_copy: Path) -
 
 def test_a_new_import_replaces_the_previous_one(runner: CliRunner, kb_copy: Path) -> None:
     run_import(runner, "good.jsonl", kb_copy)
+    again = run_import(runner, "good.jsonl", kb_copy)  # its own earlier output is not "curated"
+    assert "entries written: 6" in again.output and "skipped, already curated: 1" in again.output
     run_import(runner, "bad.jsonl", kb_copy)
     assert sorted(p.name for p in (kb_copy / "imported").glob("*.yaml")) == ["tthc-9-000101.yaml"]
     assert not [p for p in kb_copy.iterdir() if p.name.startswith(".imported")]

@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ChatAction, ContentType, ParseMode
 from aiogram.exceptions import TelegramUnauthorizedError
@@ -56,6 +55,7 @@ from bot.channels.telegram_lanes import Lanes
 from bot.channels.telegram_poll import ALLOWED_UPDATES, Poller
 from bot.channels.telegram_render import Part, render, text_id
 from bot.channels.telegram_send import Job, RetryPolicy, Sender
+from bot.channels.telegram_session import LeanSession
 from bot.config import Settings
 from bot.dialog import Dialog, Services
 from bot.pseudonym import user_ref
@@ -128,7 +128,7 @@ class TelegramChannel:
         self._key = settings.pseudonym_key.get_secret_value()
         api = TelegramAPIServer.from_base(settings.telegram_api_url)
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(),
-                       session=AiohttpSession(api=api))
+                       session=LeanSession(api=api))
         self.sender = Sender(self.bot, self.chat_ref, policy)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
