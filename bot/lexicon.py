@@ -165,3 +165,9 @@ SMALLTALK_PHRASES: dict[str, tuple[str, ...]] = {
     "who": ("ban la ai", "may la ai", "em la ai", "who are you", "ban lam duoc gi", "bot la gi"),
     "bye": ("tam biet", "bye", "goodbye"),
 }
+
+
+# Greetings and "who are you" inside a question are not what it is about ("xin chào, cho hỏi …").
+FILLER_PHRASES += tuple(
+    phrase for kind in ("greeting", "who", "thanks") for phrase in SMALLTALK_PHRASES[kind]
+)

@@ -240,14 +240,14 @@ def usage(db: Any, period: Period, names: Names | None = None, top: int = TOP) -
 def _unanswered(db: Any, bounds: tuple[str, str], top: int) -> tuple[tuple[str, int], ...]:
     """Declined questions, the same words (ignoring case, accents, punctuation) counted once."""
     counts: Counter[str] = Counter()
-    shown: dict[str, str] = {}
-    for (text,) in db.execute(
-        "SELECT text FROM questions WHERE decision = 'decline' AND text IS NOT NULL "
-        "AND ts >= ? AND ts < ? ORDER BY ts", bounds,
+    latest: dict[str, tuple[str, str]] = {}  # key → (time, wording) of the latest asking
+    for text, n, last in db.execute(
+        "SELECT text, count(*), max(ts) FROM questions WHERE decision = 'decline' "
+        "AND text IS NOT NULL AND ts >= ? AND ts < ? GROUP BY text", bounds,
     ).fetchall():
         key = " ".join(words(fold(text)))
         if key:
-            counts[key] += 1
-            shown[key] = clean(text, 200)  # the latest wording
+            counts[key] += n
+            latest[key] = max(latest.get(key, ("", "")), (last, clean(text, 200)))
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
-    return tuple((shown[key], n) for key, n in ranked)
+    return tuple((latest[key][1], n) for key, n in ranked)

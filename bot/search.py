@@ -12,7 +12,7 @@ import itertools
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -132,17 +132,26 @@ _PREFIX_WEIGHT = {
 
 @dataclass(frozen=True)
 class _Surface:
-    """A title or alias as folded content words, in order, with their adjacent pairs."""
+    """A title, alias or question as folded content words, in order, with adjacent pairs and
+    each word's weight (IDF; everyday domain words weigh less; a repeated word counts once)."""
 
     seq: tuple[str, ...]
     words: frozenset[str]
     pairs: frozenset[tuple[str, str]]
     text: str  # for rapidfuzz
+    weights: tuple[float, ...] = ()
+    total: float = 0.0
 
     @classmethod
-    def of(cls, seq: Sequence[str]) -> _Surface:
+    def of(cls, seq: Sequence[str], weight: Callable[[str], float] | None = None) -> _Surface:
         seq = tuple(seq)
-        return cls(seq, frozenset(seq), frozenset(itertools.pairwise(seq)), " ".join(seq))
+        weights: list[float] = []
+        seen: set[str] = set()
+        for word in seq:
+            weights.append(weight(word) if weight and word not in seen else 0.0)
+            seen.add(word)
+        return cls(seq, frozenset(seq), frozenset(itertools.pairwise(seq)), " ".join(seq),
+                   tuple(weights), sum(weights))
 
 
 def _strength(seq: Sequence[str], i: int, other: _Surface) -> float:
@@ -168,7 +177,7 @@ class SearchIndex:
     idf: dict[str, float]
     vocabulary: list[str]
     pairs: frozenset[tuple[str, str]]  # adjacent folded words of every title and alias
-    max_idf: float
+    weigh: Callable[[str], float]
     curated: np.ndarray  # 1.0 for hand-written entries, lower for imported ones
     tuning: Tuning = field(default_factory=Tuning)
 
@@ -177,14 +186,16 @@ class SearchIndex:
         tuning = tuning or Tuning()
         ids, titles, docs, surfaces = [], [], [], []
         word_df: Counter[str] = Counter()
+        curated_df: Counter[str] = Counter()
         pairs: set[tuple[str, str]] = set()
         curated = []
+        contents: list[list[list[str]]] = []
         for entry in kb.entries.values():
             texts = _surface_texts(entry)
             ids.append(entry.id)
             titles.append(entry.title)
             doc: list[str] = []
-            entry_surfaces = []
+            entry_contents = []
             seen_words: set[str] = set()
             for text in texts:
                 toks = [Token(w, fold(w)) for w in words(text)]
@@ -193,16 +204,19 @@ class SearchIndex:
                 doc += _features(folded, (t.text for t in toks if t.accented))
                 content = [t.folded for t in toks if not is_stop(t)]
                 if content:
-                    entry_surfaces.append(_Surface.of(content))
+                    entry_contents.append(content)
                 seen_words.update(folded)
             word_df.update(seen_words)
+            if entry.aliases:  # hand-written; bulk imports have no aliases
+                curated_df.update(seen_words)
             docs.append(doc)
-            surfaces.append(entry_surfaces)
+            contents.append(entry_contents)
             curated.append(1.0 if entry.aliases else 0.9)
         n = max(len(docs), 1)
         idf = {w: math.log(1 + (n - df + 0.5) / (df + 0.5)) for w, df in word_df.items()}
+        weigh = _confidence_weights(idf, curated_df, int(sum(1 for c in curated if c == 1.0)))
+        surfaces = [[_Surface.of(c, weigh) for c in entry] for entry in contents]
         postings = _bm25_postings(docs, tuning)
-        max_idf = math.log(1 + n + 0.5)
         return cls(
             ids,
             titles,
@@ -211,7 +225,7 @@ class SearchIndex:
             idf,
             sorted(word_df),
             frozenset(pairs),
-            max_idf,
+            weigh,
             np.array(curated),
             tuning,
         )
@@ -266,23 +280,19 @@ class SearchIndex:
                 scores[posting[0]] += weight * posting[1]
         return scores
 
-    def _coverage(
-        self, seq: Sequence[str], other: _Surface, fuzzy_words: frozenset[str] = frozenset()
-    ) -> float:
-        """IDF-weighted share of ``seq`` found in ``other`` (lone syllables count half, words
-        that are only there through a spelling correction count three quarters)."""
-        max_idf = self.max_idf
-        total = hit = 0.0
-        seen: set[str] = set()
-        for i, word in enumerate(seq):
-            if word in seen:
-                continue
-            seen.add(word)
-            weight = self.idf.get(word, max_idf) * (0.4 if word in GENERIC_FOLDED else 1.0)
-            total += weight
-            if word in other.words:
-                hit += weight * _strength(seq, i, other) * (0.75 if word in fuzzy_words else 1.0)
-        return hit / total if total else 0.0
+    def _coverage(self, part: _Surface, whole: _Surface,
+                  fuzzy_words: frozenset[str] = frozenset()) -> float:
+        """Weighted share of ``part`` found in ``whole`` (lone syllables count half, words that
+        are only there through a spelling correction count three quarters)."""
+        if not part.total:
+            return 0.0
+        hit = 0.0
+        for i, word in enumerate(part.seq):
+            weight = part.weights[i]
+            if weight and word in whole.words:
+                factor = 0.75 if word in fuzzy_words else 1.0
+                hit += weight * _strength(part.seq, i, whole) * factor
+        return hit / part.total
 
     def confidence(
         self,
@@ -302,8 +312,8 @@ class SearchIndex:
             for view in views:
                 if not view.words & surface.words:
                     continue
-                of_question = self._coverage(view.seq, surface)
-                of_surface = self._coverage(surface.seq, view, fuzzy_words)
+                of_question = self._coverage(view, surface)
+                of_surface = self._coverage(surface, view, fuzzy_words)
                 cover = 0.6 * of_surface + 0.4 * of_question
                 if cover > best:
                     best, explained, covered = cover, of_question, of_surface
@@ -315,6 +325,23 @@ class SearchIndex:
         )
         share = self.tuning.fuzzy_share
         return (1 - share) * best + share * fuzzy * min(1.0, best * 2), explained, covered
+
+
+def _confidence_weights(
+    idf: dict[str, float], curated_df: Counter[str], n_curated: int
+) -> Callable[[str], float]:
+    """Word weights for confidence: IDF among the hand-written entries where the word occurs
+    there, so that thousands of imported entries do not shift how sure the curated answers are;
+    IDF over everything (capped) otherwise."""
+    n_curated = max(n_curated, 1)
+    cap = math.log(1 + n_curated + 0.5)
+    local = {w: math.log(1 + (n_curated - df + 0.5) / (df + 0.5)) for w, df in curated_df.items()}
+
+    def weigh(word: str) -> float:
+        base = local.get(word, min(idf.get(word, cap), cap))
+        return base * (0.4 if word in GENERIC_FOLDED else 1.0)
+
+    return weigh
 
 
 def _surface_texts(entry: AnyEntry) -> list[str]:
@@ -411,7 +438,8 @@ class Engine:
         if not core:  # nothing but "how much / where / how long": no procedure named
             return []
         texts = dict.fromkeys(t for t in (typed, expanded, core) if t)
-        return [_Surface.of(text.split()) for text in texts]
+        weigh = self.index.weigh
+        return [_Surface.of(text.split(), weigh) for text in texts]
 
     def _decide(self, question: str, norm: Normalised, k: int) -> Result:
         corrected = self.index.correct(norm.tokens)

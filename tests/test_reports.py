@@ -131,6 +131,14 @@ def test_bad_dates_and_missing_database(settings: Settings, monkeypatch: pytest.
     assert result.exit_code == 1 and "no database" in result.output
 
 
+def test_unwritable_out_file_is_a_clear_error(seeded: Services, settings: Settings,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    out = tmp_path / "missing-folder" / "r.csv"
+    result = run(settings, monkeypatch, tmp_path, "--format", "csv", "--out", str(out))
+    assert result.exit_code == 1 and f"cannot write {out}" in result.output
+
+
 def test_trend_png_marks_the_weeks_with_ratings(seeded: Services) -> None:
     summary = summarise(seeded.store.db, JAN_FEB)
     png = trend_png(JAN_FEB.weeks(), summary.groups["week"])

@@ -270,6 +270,7 @@ async def test_429_is_honoured_order_kept_and_other_chats_not_held_up(
 
 async def test_network_errors_are_retried_with_backoff(
         fake: FakeTelegram, tg_services: Services) -> None:
+    fake.fail("getUpdates", status=502, description="Bad Gateway")
     fake.fail("sendMessage", drop=True, times=2)
     fake.fail("sendMessage", status=502, description="Bad Gateway")
     async with polling(make_channel(tg_services)):
@@ -278,6 +279,7 @@ async def test_network_errors_are_retried_with_backoff(
     assert "kết hôn" in answer.params["text"]
     attempts = fake.called("sendMessage", status=None)
     assert [c.status for c in attempts] == [0, 0, 502, 200]
+    assert [c.status for c in fake.called("getUpdates", status=None)][0] == 502
 
 
 async def test_reply_that_finally_fails_is_logged_without_text_or_token(
@@ -554,3 +556,30 @@ async def test_sigterm_ends_dvcbot_run_cleanly_after_answering(
     [answer] = fake.messages()
     assert "khai sinh" in answer.params["text"].lower()
     assert TOKEN.split(":")[1] not in log and "khai sinh" not in log
+
+
+async def test_sigterm_ends_dvcbot_serve_after_sending_what_is_queued(
+        fake: FakeTelegram, tmp_path: Path) -> None:
+    fake.delay("sendMessage", 0.8)
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": TOKEN,
+           "TELEGRAM_API_URL": fake.url, "DATA_DIR": str(tmp_path / "data"),
+           "PSEUDONYM_KEY": "test-key-123456", "HOST": "127.0.0.1", "PORT": str(port),
+           "PUBLIC_URL": f"http://127.0.0.1:{port}", "TELEGRAM_WEBHOOK_SECRET": "s3cret-Token_2"}
+    dvcbot = Path(sys.executable).parent / "dvcbot"
+    proc = await asyncio.create_subprocess_exec(str(dvcbot), "serve", env=env, cwd=tmp_path,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        await fake.wait_for("setWebhook", timeout=30)
+        assert await fake.deliver(recorded("message_text")) == 200  # handled, reply queued
+        await fake.wait_for_arrival("sendMessage")
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    [answer] = fake.messages()
+    assert "khai sinh" in answer.params["text"].lower()
+    assert fake.webhook is not None  # left registered: Telegram keeps updates for the restart

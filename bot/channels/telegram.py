@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ChatAction, ContentType, ParseMode
-from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
@@ -164,6 +164,7 @@ class TelegramChannel:
         self._closing = True
         if self._registration is not None:
             self._registration.cancel()
+            await asyncio.gather(self._registration, return_exceptions=True)
         left = await self.inbox.drain(self.shutdown_timeout)
         if left:
             log.error("telegram: %d update(s) not handled at shutdown", left)
@@ -265,16 +266,24 @@ class TelegramChannel:
     # -- start-up, polling ------------------------------------------------------------------
 
     async def check_token(self) -> User:
-        try:
-            me = await self.bot(GetMe())
-        except TelegramUnauthorizedError:
-            raise TelegramStartError("the Bot API server refused TELEGRAM_BOT_TOKEN") from None
-        except Exception as exc:
-            raise TelegramStartError(f"cannot reach the Bot API server at "
-                                     f"{self.settings.telegram_api_url}: {type(exc).__name__}"
-                                     ) from None
-        log.info("telegram bot @%s (id %s) ready", me.username, me.id)
-        return me
+        """getMe, retried with backoff while the server cannot be reached; a refused token stops."""
+        policy = self.sender.policy
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                me = await self.bot(GetMe())
+            except TelegramUnauthorizedError:
+                raise TelegramStartError("the Bot API server refused TELEGRAM_BOT_TOKEN") from None
+            except (TelegramAPIError, ClientDecodeError) as exc:
+                if attempt == policy.attempts:
+                    raise TelegramStartError(
+                        f"cannot reach the Bot API server at {self.settings.telegram_api_url}: "
+                        f"{type(exc).__name__}") from None
+                log.warning("telegram getMe failed (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(policy.delay(attempt))
+                continue
+            log.info("telegram bot @%s (id %s) ready", me.username, me.id)
+            return me
+        raise TelegramStartError("RetryPolicy.attempts must be at least 1")
 
     async def register_commands(self) -> None:
         for method in command_menus(tuple(sorted(self.admins))):
@@ -290,6 +299,8 @@ class TelegramChannel:
             log.info("telegram polling %s", self.settings.telegram_api_url)
             async with background(self.services, self):
                 await self.poller.run(stop)
+        except TelegramUnauthorizedError:
+            raise TelegramStartError("the Bot API server refused TELEGRAM_BOT_TOKEN") from None
         finally:
             await self.stop()
 

@@ -26,7 +26,7 @@ class Part:
 
 def escape(text: str) -> str:
     """Telegram HTML: every <, > and & that is not markup must be an entity."""
-    return html.escape(text, quote=False)
+    return text
 
 
 def size(text: str) -> int:
