@@ -206,18 +206,32 @@ async def test_polling_clarification_then_choice(
         assert any(d.startswith("r:") for d in buttons(answer).values())
 
 
-async def test_polling_decline_is_escaped_and_has_the_hotline(
+async def test_polling_decline_has_the_hotline_and_no_buttons(
         fake: FakeTelegram, tg_services: Services) -> None:
     async with polling(make_channel(tg_services)):
         lan = Citizen(fake, pusher(fake))
-        [decline] = await lan.say("giá xăng hôm nay bao nhiêu <b>&</b>")
-        [script] = await lan.say("<script>alert(1)</script> & <b>khai sinh</b>")
+        [decline] = await lan.say("giá xăng hôm nay bao nhiêu")
     hotline = tg_services.knowledge.kb.contacts.national_hotline
     assert hotline in check_html(decline.params["text"])
     assert not buttons(decline)
-    assert "<script>" not in script.params["text"]  # escaped (the fake checked the markup)
     questions = list(tg_services.store.db["questions"].rows)
     assert questions[0]["decision"] == "decline" and questions[0]["channel"] == "telegram"
+
+
+async def test_knowledge_text_with_markup_characters_is_escaped(
+        settings: Settings, fake: FakeTelegram, kb_copy: Path) -> None:
+    entry = kb_copy / "procedures" / "khai-sinh.yaml"
+    text = entry.read_text(encoding="utf-8")
+    entry.write_text(text.replace("  Cha, mẹ đăng ký", "  Cha & mẹ <b>đăng ký</b>", 1),
+                     encoding="utf-8")
+    services = build_services(telegram_settings(settings, fake, knowledge_dir=kb_copy))
+    try:
+        async with polling(make_channel(services)):
+            [answer] = await Citizen(fake, pusher(fake)).say("làm giấy khai sinh")
+    finally:
+        services.store.close()
+    assert "Cha &amp; mẹ &lt;b&gt;đăng ký&lt;/b&gt;" in answer.params["text"]
+    assert "Cha & mẹ <b>đăng ký</b>" in check_html(answer.params["text"])  # shown as written
 
 
 async def test_language_from_telegram_then_lang_switch(
@@ -231,6 +245,19 @@ async def test_language_from_telegram_then_lang_switch(
         await john.press("l:vi")
         [answer] = await john.say("đăng ký kết hôn")
         assert answer.params["text"].startswith("<b>Đăng ký kết hôn</b>")
+
+
+async def test_menu_by_life_event_and_offices(
+        fake: FakeTelegram, tg_services: Services) -> None:
+    async with polling(make_channel(tg_services)):
+        lan = Citizen(fake, pusher(fake))
+        await lan.say("/menu")
+        [events] = await lan.press(lan.button("Sự kiện"))
+        [procedures] = await lan.press(next(iter(buttons(events).values())))
+        [offices] = await lan.say("/office")
+    assert procedures.params["text"] and all(d.startswith("p:") for d in
+                                             buttons(procedures).values())
+    assert buttons(offices) and all(d.startswith("o:") for d in buttons(offices).values())
 
 
 async def test_attachment_gets_a_hint_and_service_messages_are_ignored(

@@ -26,7 +26,7 @@ class Part:
 
 def escape(text: str) -> str:
     """Telegram HTML: every <, > and & that is not markup must be an entity."""
-    return text
+    return html.escape(text, quote=False)
 
 
 def size(text: str) -> int:
