@@ -11,8 +11,8 @@ Two phases:
   burst   N updates at once over C chats: how many updates/s the bot sustains;
   paced   updates at a fixed rate (default 300/s) over C chats for S seconds: the latency.
 
-    .venv/bin/python -m benchmarks.throughput [--updates 3000] [--chats 200] [--rate 300]
-                                              [--seconds 10]
+    .venv/bin/python -m benchmarks.throughput [--updates 3000] [--chats 200]
+                                              [--rate 150,200,250,300] [--seconds 10]
 Target: >= 300 updates/s on one core, p99 <= 50 ms, with 200 concurrent chats.
 """
 
@@ -102,7 +102,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(name: str, load: Load, elapsed: float, cpu: float, count: int) -> None:
     ms = [v * 1000 for v in load.latencies]
-    print(f"{name:6} updates={count:5d}  {count / elapsed:7.1f} updates/s  "
+    print(f"{name:12} updates={count:5d}  {count / elapsed:7.1f} updates/s  "
           f"bot CPU {cpu:5.2f}s ({count / cpu if cpu else 0:6.1f} updates per CPU-second, "
           f"{100 * cpu / elapsed:3.0f}% of one core)  latency ms p50={statistics.median(ms):6.1f} "
           f"p99={percentile(ms, 99):6.1f} max={max(ms):6.1f}")
@@ -127,7 +127,7 @@ async def paced(load: Load, pid: int, rate: float, seconds: float) -> None:
             await asyncio.sleep(delay)
         load.push()
     await asyncio.wait_for(load.done.wait(), 300)
-    report("paced", load, time.monotonic() - start, cpu_seconds(pid) - cpu0, count)
+    report(f"paced {rate:g}/s", load, time.monotonic() - start, cpu_seconds(pid) - cpu0, count)
 
 
 def pin(cpu: int) -> None:
@@ -155,7 +155,8 @@ async def main(args: argparse.Namespace) -> None:
             await burst(load, bot.pid, args.chats)  # warm-up: every chat's first contact
             print("(warm-up above: first contact of every chat)")
             await burst(load, bot.pid, args.updates)
-            await paced(load, bot.pid, args.rate, args.seconds)
+            for rate in args.rate:
+                await paced(load, bot.pid, rate, args.seconds)
             retried = len([c for c in fake.calls if c.status != 200])
             print(f"calls refused by the fake server: {retried}")
         finally:
@@ -167,7 +168,9 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--chats", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--rate", type=lambda text: [float(r) for r in text.split(",")],
+                        default=[150.0, 200.0, 250.0, 300.0],
+                        help="paced rates in updates/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0)
     return parser.parse_args()
 

@@ -140,7 +140,7 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
 }
 
 # Generic phrases (folded) removed from a question before judging what it is about.
-FILLER_PHRASES = (
+FILLER_PHRASES: tuple[str, ...] = (
     "thu tuc",
     "cho hoi",
     "cho em hoi",

@@ -75,7 +75,9 @@ def m001_core(db: Database) -> None:
         pk="id",
     )
     db.table("answers").create_index(["ts"])
-    db.table("processed").create({"channel": str, "event_id": str, "ts": str}, pk=("channel", "event_id"))
+    db.table("processed").create(
+        {"channel": str, "event_id": str, "ts": str}, pk=("channel", "event_id")
+    )
 
 
 @migrations()
@@ -256,7 +258,9 @@ class Store:
         )
 
     def save_comment(self, answer_id: int, text: str) -> int:
-        table = self.db.table("comments").insert({"answer_id": answer_id, "ts": now(), "text": text})
+        table = self.db.table("comments").insert(
+            {"answer_id": answer_id, "ts": now(), "text": text}
+        )
         return _pk(table.last_pk)
 
     def rating(self, answer_id: int) -> dict[str, Any] | None:

@@ -37,6 +37,8 @@ async def answer(turn: Turn, text: str) -> list[Reply]:
     store, inc = turn.store, turn.incoming
     candidates = [asdict(c) for c in result.candidates]
     decision = "answer" if follow_up else result.decision
+    if result.ambiguous and decision not in {"answer", "empty"}:
+        decision = "clarify"  # the bot asks which meaning of a short form was meant
     question_id = await store.call(
         store.log_question, inc.user, inc.channel, text, decision, candidates, result.section
     )

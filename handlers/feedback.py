@@ -40,7 +40,7 @@ async def handle(turn: Turn) -> list[Reply]:
 async def _service_prompt(turn: Turn) -> list[Reply]:
     store, inc = turn.store, turn.incoming
     answer_id = await store.call(lambda: store.log_answer(inc.user, inc.channel, "service"))
-    return [Reply(turn.t("feedback.prompt"), buttons=(rating_buttons(turn, answer_id),),
+    return [Reply(turn.t("feedback.prompt"), buttons=rating_buttons(turn, answer_id),
                   kind="rating", answer_id=answer_id)]
 
 

@@ -14,6 +14,7 @@ from bot.dialog import Route, Turn
 from bot.knowledge.schema import Office
 from bot.offices import find_offices, has_cue, is_office_question
 from bot.replies import Button, Reply, rows
+from handlers.views import rating_buttons, survey_question
 
 
 def matches(turn: Turn) -> bool:
@@ -47,7 +48,8 @@ async def _details(turn: Turn, offices: list[Office]) -> Reply:
     answer_id = await store.call(
         lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
     )
-    return Reply(turn.render("office", offices=offices), kind="answer", answer_id=answer_id)
+    text = f"{turn.render('office', offices=offices)}\n\n{survey_question(turn)}"
+    return Reply(text, buttons=rating_buttons(turn, answer_id), kind="answer", answer_id=answer_id)
 
 
 def _label(office: Office) -> str:

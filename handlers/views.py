@@ -21,12 +21,19 @@ def section_buttons(turn: Turn, entry_id: str, exclude: Section | None = None) -
     ]
 
 
-def rating_buttons(turn: Turn, answer_id: int) -> tuple[Button, ...]:
+def rating_buttons(turn: Turn, answer_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The survey scale as buttons: one row for three options, rows of three beyond that."""
     survey = turn.services.knowledge.kb.survey
-    return tuple(
+    buttons = [
         Button(opt.label_en if turn.lang == "en" else opt.label, f"r:{answer_id}:{opt.value}")
         for opt in survey.scale
-    )
+    ]
+    return rows(buttons, per_row=3)
+
+
+def survey_question(turn: Turn) -> str:
+    survey = turn.services.knowledge.kb.survey
+    return survey.question_en if turn.lang == "en" else survey.question
 
 
 def entry_reply(turn: Turn, entry: AnyEntry, section: Section | None, answer_id: int | None,
@@ -39,7 +46,8 @@ def entry_reply(turn: Turn, entry: AnyEntry, section: Section | None, answer_id:
         text = turn.render("procedure", entry=entry, section=section)
         buttons += rows(section_buttons(turn, entry.id, exclude=section), per_row=3)
     if answer_id is not None:
-        buttons.append(rating_buttons(turn, answer_id))
+        buttons.extend(rating_buttons(turn, answer_id))
+        text = f"{text}\n\n{survey_question(turn)}"
     return Reply(text, title=entry_title(turn, entry), buttons=tuple(buttons), kind="answer",
                  answer_id=answer_id)
 

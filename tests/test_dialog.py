@@ -31,6 +31,7 @@ async def test_question_gets_short_answer_with_sections_and_rating(chat: Chat) -
     actions = [b.action for b in reply.flat_buttons]
     assert "p:khai-sinh:documents" in actions and "p:khai-sinh:fee" in actions
     assert any(a.startswith(f"r:{reply.answer_id}:") for a in actions)
+    assert reply.text.endswith("Thông tin này có giúp ích cho bạn không?")  # from survey.yaml
     assert all(len(a.encode()) <= MAX_ACTION_BYTES for a in actions)
 
 
@@ -147,6 +148,7 @@ async def test_office_command_offers_province_centres_and_asks_for_the_commune(
     assert "/office" in reply.text  # tells how to look up one's commune
     [details] = await chat.press(reply.flat_buttons[0].action)
     assert details.kind == "answer" and "Trung tâm" in details.text
+    assert any(b.action.startswith(f"r:{details.answer_id}:") for b in details.flat_buttons)
 
 
 async def test_a_former_ward_name_finds_only_its_new_centre(chat: Chat) -> None:
