@@ -90,9 +90,11 @@ class Load:
         self.done.clear()
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -100,34 +102,43 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def report(name: str, load: Load, elapsed: float, cpu: float, count: int) -> None:
-    ms = [v * 1000 for v in load.latencies]
-    print(f"{name:12} updates={count:5d}  {count / elapsed:7.1f} updates/s  "
-          f"bot CPU {cpu:5.2f}s ({count / cpu if cpu else 0:6.1f} updates per CPU-second, "
-          f"{100 * cpu / elapsed:3.0f}% of one core)  latency ms p50={statistics.median(ms):6.1f} "
-          f"p99={percentile(ms, 99):6.1f} max={max(ms):6.1f}")
+class Meter:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.cpu0 = cpu_times(pid)
+        self.start = time.monotonic()
+
+    def report(self, name: str, load: Load, count: int) -> None:
+        elapsed = time.monotonic() - self.start
+        user, system = (b - a for a, b in zip(self.cpu0, cpu_times(self.pid), strict=True))
+        cpu = user + system
+        ms = [v * 1000 for v in load.latencies]
+        print(f"{name:12} n={count:5d} {count / elapsed:6.1f} updates/s | bot CPU "
+              f"{100 * cpu / elapsed:3.0f}% of a core (user {user:4.2f}s sys {system:4.2f}s), "
+              f"{1000 * cpu / count:4.2f} ms/update | latency ms p50 {statistics.median(ms):6.1f}"
+              f" p99 {percentile(ms, 99):6.1f} max {max(ms):6.1f}")
 
 
 async def burst(load: Load, pid: int, count: int) -> None:
     load.reset(count)
-    cpu0, start = cpu_seconds(pid), time.monotonic()
+    meter = Meter(pid)
     for _ in range(count):
         load.push()
     await asyncio.wait_for(load.done.wait(), 300)
-    report("burst", load, time.monotonic() - start, cpu_seconds(pid) - cpu0, count)
+    meter.report("burst", load, count)
 
 
 async def paced(load: Load, pid: int, rate: float, seconds: float) -> None:
     count = int(rate * seconds)
     load.reset(count)
-    cpu0, start = cpu_seconds(pid), time.monotonic()
+    meter = Meter(pid)
     for i in range(count):
-        delay = start + i / rate - time.monotonic()
+        delay = meter.start + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         load.push()
     await asyncio.wait_for(load.done.wait(), 300)
-    report(f"paced {rate:g}/s", load, time.monotonic() - start, cpu_seconds(pid) - cpu0, count)
+    meter.report(f"paced {rate:g}/s", load, count)
 
 
 def pin(cpu: int) -> None:

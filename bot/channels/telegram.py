@@ -130,7 +130,7 @@ class TelegramChannel:
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(),
                        session=LeanSession(api=api))
         self.sender = Sender(self.bot, self.chat_ref, policy)
-        self.dispatcher = Dispatcher()
+        self.dispatcher = Dispatcher(disable_fsm=True)  # conversation state lives in the store
         self.dispatcher.include_router(self._router())
         self.inbox = Lanes("telegram-updates")
         self.recent = RecentUpdates()
