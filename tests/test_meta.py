@@ -113,7 +113,8 @@ def test_section_actions_fit_telegram_callback_data(kb: KnowledgeBase) -> None:
 
 def test_readme_settings_table_matches_the_settings_class() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M)
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    table = re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.M)
     assert table == env_names()
     for name, field in Settings.model_fields.items():
         assert field.description, name
