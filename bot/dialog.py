@@ -74,12 +74,11 @@ class Dialog:
 
     async def dispatch(self, incoming: Incoming) -> list[Reply]:
         store = self.services.store
-        if incoming.event_id and not await store.call(
-            store.first_time, incoming.channel, incoming.event_id
-        ):
+        user = await store.call(store.arrive, incoming.channel, incoming.event_id, incoming.user)
+        if user is None:
             log.info("duplicate event %s on %s ignored", incoming.event_id, incoming.channel)
             return []
-        turn = await self._turn(incoming)
+        turn = await self._turn(incoming, dict(user))
         for route in self.routes:
             if route.matches(turn):
                 try:
@@ -89,9 +88,7 @@ class Dialog:
                     return [Reply(turn.t("error.text"), kind="error")]
         return []
 
-    async def _turn(self, incoming: Incoming) -> Turn:
-        store = self.services.store
-        user = dict(await store.call(store.user, incoming.user))
+    async def _turn(self, incoming: Incoming, user: dict[str, Any]) -> Turn:
         lang = user.get("locale")
         turn = Turn(incoming, self.services, lang or self.services.settings.default_locale, user)
         if not lang:  # first contact: take the platform's language and remember it

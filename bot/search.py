@@ -43,7 +43,8 @@ class Tuning:
     weight_accented: float = 0.3
     weight_bigram: float = 1.2
     weight_trigram: float = 0.15
-    pool: int = 20  # candidates that get a confidence
+    pool: int = 20  # candidates that get a confidence …
+    pool_floor: float = 0.2  # … among those within this share of the best BM25 score
     typo_cutoff: float = 74.0
     max_corrections: int = 8  # per question: bounds the cost of a long garbled message
     answer_at: float = 0.55  # confidence needed to answer
@@ -174,6 +175,7 @@ class SearchIndex:
     titles: list[str]
     postings: dict[str, tuple[np.ndarray, np.ndarray]]
     surfaces: list[list[_Surface]]
+    texts: list[list[str]]  # the surfaces' texts, for rapidfuzz's C loop
     idf: dict[str, float]
     vocabulary: list[str]
     pairs: frozenset[tuple[str, str]]  # adjacent folded words of every title and alias
@@ -222,6 +224,7 @@ class SearchIndex:
             titles,
             postings,
             surfaces,
+            [[surface.text for surface in entry] for entry in surfaces],
             idf,
             sorted(word_df),
             frozenset(pairs),
@@ -319,10 +322,9 @@ class SearchIndex:
                     best, explained, covered = cover, of_question, of_surface
             if best >= 0.999:
                 break
-        fuzzy = (
-            max((fuzz.token_set_ratio(query_text, s.text) for s in self.surfaces[doc]), default=0.0)
-            / 100.0
-        )
+        texts = self.texts[doc]
+        match = texts and process.extractOne(query_text, texts, scorer=fuzz.token_set_ratio)
+        fuzzy = match[1] / 100.0 if match else 0.0
         share = self.tuning.fuzzy_share
         return (1 - share) * best + share * fuzzy * min(1.0, best * 2), explained, covered
 
@@ -455,8 +457,9 @@ class Engine:
         query_text = views[-1].text
         fuzzy = frozenset(t.folded for t in corrected if t.corrected)
         scored = []
+        floor = top * self.tuning.pool_floor
         for doc in pool:
-            if bm25[doc] <= 0:
+            if bm25[doc] <= floor:
                 break
             conf, explained, covered = self.index.confidence(int(doc), views, query_text, fuzzy)
             final = (0.75 * conf + 0.25 * float(bm25[doc]) / top) * float(self.index.curated[doc])

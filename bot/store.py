@@ -203,6 +203,21 @@ class Store:
         rows = list(self.db.table("answers").rows_where("id = ?", [answer_id]))
         return rows[0] if rows else None
 
+    def arrive(self, channel: str, event_id: str | None, ref: str) -> dict[str, Any] | None:
+        """One round trip per incoming event: None for a platform retry, else the user's state."""
+        if event_id and not self.first_time(channel, event_id):
+            return None
+        return self.user(ref)
+
+    def record_answer(self, user_ref: str, channel: str, question: dict[str, Any],
+                      entry_id: str) -> tuple[int, int]:
+        """Log the question, the answer and the user's last entry in one transaction."""
+        with self.db.atomic():
+            question_id = self.log_question(user_ref, channel, **question)
+            answer_id = self.log_answer(user_ref, channel, "answer", entry_id, None, question_id)
+            self.save_user(user_ref, channel, last_entry=entry_id)
+        return question_id, answer_id
+
     def first_time(self, channel: str, event_id: str) -> bool:
         """Record an incoming event id; False when it was seen before (a platform retry)."""
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from bot.dialog import Route, Turn
 from bot.knowledge.schema import Procedure, Section
@@ -35,17 +36,16 @@ async def answer(turn: Turn, text: str) -> list[Reply]:
     result = turn.services.knowledge.engine.ask(text)
     follow_up = _follow_up(turn, result)
     store, inc = turn.store, turn.incoming
-    candidates = [asdict(c) for c in result.candidates]
     decision = "answer" if follow_up else result.decision
     if result.ambiguous and decision not in {"answer", "empty"}:
         decision = "clarify"  # the bot asks which meaning of a short form was meant
-    question_id = await store.call(
-        store.log_question, inc.user, inc.channel, text, decision, candidates, result.section
-    )
+    question = {"text": text, "decision": decision, "section": result.section,
+                "candidates": [asdict(c) for c in result.candidates]}
+    if result.decision == "answer" and result.best and follow_up is None:
+        return [await _answer_entry(turn, result.best.entry_id, result.section, question)]
+    question_id = await store.call(lambda: store.log_question(inc.user, inc.channel, **question))
     if follow_up is not None:
         return [section_reply(turn, follow_up, result.section)] if result.section else []
-    if result.decision == "answer" and result.best:
-        return [await _answer_entry(turn, result.best.entry_id, result.section, question_id)]
     if result.ambiguous and result.decision != "answer":
         return [_ambiguous(turn, result, question_id)]
     if result.decision == "clarify":
@@ -66,13 +66,13 @@ def _follow_up(turn: Turn, result: Result) -> Procedure | None:
 
 
 async def _answer_entry(turn: Turn, entry_id: str, section: Section | None,
-                        question_id: int | None) -> Reply:
+                        question: dict[str, Any]) -> Reply:
     entry = turn.services.knowledge.kb.entries[entry_id]
     store, inc = turn.store, turn.incoming
-    answer_id = await store.call(
-        lambda: store.log_answer(inc.user, inc.channel, "answer", entry_id, None, question_id)
+    _, answer_id = await store.call(
+        lambda: store.record_answer(inc.user, inc.channel, question, entry_id)
     )
-    await turn.remember(last_entry=entry_id)
+    turn.user["last_entry"] = entry_id
     return entry_reply(turn, entry, section if isinstance(entry, Procedure) else None, answer_id)
 
 
