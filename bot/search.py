@@ -155,18 +155,6 @@ class _Surface:
                    tuple(weights), sum(weights))
 
 
-def _strength(seq: Sequence[str], i: int, other: _Surface) -> float:
-    """1 when word ``i`` matches inside a shared pair (or stands alone), 0.5 for a lone syllable.
-
-    Vietnamese words are often two syllables: 'mai' of 'ngày mai' is not 'mai' of 'mai táng'.
-    """
-    if len(seq) == 1 or len(other.seq) == 1:
-        return 1.0
-    before = i > 0 and (seq[i - 1], seq[i]) in other.pairs
-    after = i + 1 < len(seq) and (seq[i], seq[i + 1]) in other.pairs
-    return 1.0 if before or after else 0.5
-
-
 @dataclass
 class SearchIndex:
     """Immutable once built; a reload builds a new one and swaps it in."""
@@ -285,16 +273,27 @@ class SearchIndex:
 
     def _coverage(self, part: _Surface, whole: _Surface,
                   fuzzy_words: frozenset[str] = frozenset()) -> float:
-        """Weighted share of ``part`` found in ``whole`` (lone syllables count half, words that
-        are only there through a spelling correction count three quarters)."""
+        """Weighted share of ``part`` found in ``whole``: a word counts fully inside a shared
+        two-syllable pair (or when either side is one word), half as a lone syllable ('mai' of
+        'ngày mai' is not 'mai' of 'mai táng'), three quarters of that if it is only there
+        through a spelling correction. Hot path: kept flat on purpose."""
         if not part.total:
             return 0.0
+        seq, weights, words, pairs = part.seq, part.weights, whole.words, whole.pairs
+        single = len(seq) == 1 or len(whole.seq) == 1
+        last = len(seq) - 1
         hit = 0.0
-        for i, word in enumerate(part.seq):
-            weight = part.weights[i]
-            if weight and word in whole.words:
-                factor = 0.75 if word in fuzzy_words else 1.0
-                hit += weight * _strength(part.seq, i, whole) * factor
+        for i, word in enumerate(seq):
+            weight = weights[i]
+            if not weight or word not in words:
+                continue
+            paired = single or (i > 0 and (seq[i - 1], word) in pairs) or (
+                i < last and (word, seq[i + 1]) in pairs
+            )
+            strength = 1.0 if paired else 0.5
+            if fuzzy_words and word in fuzzy_words:
+                strength *= 0.75
+            hit += weight * strength
         return hit / part.total
 
     def confidence(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from bot.dialog import Route, Turn
@@ -40,7 +39,7 @@ async def answer(turn: Turn, text: str) -> list[Reply]:
     if result.ambiguous and decision not in {"answer", "empty"}:
         decision = "clarify"  # the bot asks which meaning of a short form was meant
     question: dict[str, Any] = {"text": text, "decision": decision, "section": result.section,
-                                "candidates": [asdict(c) for c in result.candidates]}
+                                "candidates": [dict(vars(c)) for c in result.candidates]}
     if result.decision == "answer" and result.best and follow_up is None:
         return [await _answer_entry(turn, result.best.entry_id, result.section, question)]
     question_id = await store.call(lambda: store.log_question(inc.user, inc.channel, **question))
