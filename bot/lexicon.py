@@ -14,7 +14,7 @@ STOP_ACCENTED = frozenset(
     không được thế nào sao vậy như này đó ở đâu bao nhiêu lâu làm thủ tục giúp về đi đến tại ra
     bị phải nếu khi mà nhé nha để nên hay hoặc ai rồi luôn lại cái một việc cách thực hiện hả
     nhỉ ừ ok vâng dạ ơ cũng đã sẽ đang thể mới nữa chứ giùm dùm các bác cô chú ông bà ấy kia
-    thôi biết cho""".split()
+    thôi biết cho còn""".split()
 )
 STOP_FOLDED = frozenset(
     """a oi ah cho toi em anh chi hoi xin muon can gi nhung cac la va voi cua co khong duoc nao vay

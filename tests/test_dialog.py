@@ -49,9 +49,10 @@ async def test_section_button_shows_that_section(chat: Chat) -> None:
     assert "p:ket-hon" in [b.action for b in reply.flat_buttons]
 
 
-async def test_follow_up_uses_the_procedure_just_discussed(chat: Chat) -> None:
+@pytest.mark.parametrize("follow_up", ["mất bao nhiêu tiền?", "còn lệ phí thì sao"])
+async def test_follow_up_uses_the_procedure_just_discussed(chat: Chat, follow_up: str) -> None:
     await chat.say("đăng ký kết hôn")
-    [reply] = await chat.say("mất bao nhiêu tiền?")
+    [reply] = await chat.say(follow_up)
     assert reply.title == "Đăng ký kết hôn" and reply.text.startswith("▸ Lệ phí")
 
 
