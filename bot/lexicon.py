@@ -158,7 +158,6 @@ FILLER_PHRASES: tuple[str, ...] = (
     "nhu nao",
 )
 
-GREETINGS = frozenset("""xin chao chao hello hi hey alo ad oi shop oi good morning""".split())
 SMALLTALK_PHRASES: dict[str, tuple[str, ...]] = {
     "greeting": ("xin chao", "chao ban", "chao ad", "chao em", "hello", "hi", "hey", "alo", "chao"),
     "thanks": ("cam on", "cam on ban", "thank", "thanks", "thank you", "tks", "cmon", "camon"),
