@@ -13,7 +13,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -179,6 +179,7 @@ class SearchIndex:
         curated_df: Counter[str] = Counter()
         pairs: set[tuple[str, str]] = set()
         curated = []
+        n_curated = 0
         contents: list[list[list[str]]] = []
         for entry in kb.entries.values():
             texts = _surface_texts(entry)
@@ -197,14 +198,15 @@ class SearchIndex:
                     entry_contents.append(content)
                 seen_words.update(folded)
             word_df.update(seen_words)
-            if entry.aliases:  # hand-written; bulk imports have no aliases
+            if entry.curated:
                 curated_df.update(seen_words)
+                n_curated += 1
             docs.append(doc)
             contents.append(entry_contents)
-            curated.append(1.0 if entry.aliases else 0.9)
+            curated.append(1.0 if entry.curated else 0.9)
         n = max(len(docs), 1)
         idf = {w: math.log(1 + (n - df + 0.5) / (df + 0.5)) for w, df in word_df.items()}
-        weigh = _confidence_weights(idf, curated_df, int(sum(1 for c in curated if c == 1.0)))
+        weigh = _confidence_weights(idf, curated_df, n_curated)
         surfaces = [[_Surface.of(c, weigh) for c in entry] for entry in contents]
         postings = _bm25_postings(docs, tuning)
         return cls(
@@ -380,6 +382,7 @@ def _bm25_postings(
 
 
 _CUE_PHRASES = sorted({c for cues in SECTION_CUES.values() for c in cues}, key=len, reverse=True)
+_CUES_AND_FILLERS = (*_CUE_PHRASES, *FILLER_PHRASES)
 
 
 def _strip(folded: str, phrases: Sequence[str] = FILLER_PHRASES) -> str:
@@ -403,15 +406,7 @@ class Engine:
         started = time.perf_counter()
         norm = self.normalise(question)
         result = self._decide(question, norm, k)
-        elapsed = (time.perf_counter() - started) * 1000
-        return Result(
-            result.question,
-            result.decision,
-            result.candidates,
-            result.section,
-            result.ambiguous,
-            elapsed,
-        )
+        return replace(result, elapsed_ms=(time.perf_counter() - started) * 1000)
 
     def _content(self, tokens: Sequence[Token], phrases: Sequence[str] = FILLER_PHRASES) -> str:
         """Folded words minus ``phrases`` and function words, except where a function word is
@@ -435,7 +430,7 @@ class Engine:
         """The question as typed, with synonyms expanded, and without section cues."""
         typed = self._content([t for t in corrected if not t.expanded])
         expanded = self._content(corrected)
-        core = self._content(corrected, _CUE_PHRASES + list(FILLER_PHRASES))
+        core = self._content(corrected, _CUES_AND_FILLERS)
         if not core:  # nothing but "how much / where / how long": no procedure named
             return []
         texts = dict.fromkeys(t for t in (typed, expanded, core) if t)

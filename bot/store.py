@@ -133,9 +133,13 @@ class Store:
 
     # -- users -------------------------------------------------------------------------------
 
+    def _one(self, table: str, key: str, value: Any) -> dict[str, Any] | None:
+        """The row of ``table`` whose ``key`` column is ``value``, or None."""
+        rows = self.db.table(table).rows_where(f"[{key}] = ?", [value], limit=1)
+        return next(iter(rows), None)
+
     def user(self, ref: str) -> dict[str, Any]:
-        rows = list(self.db.table("users").rows_where("ref = ?", [ref]))
-        return rows[0] if rows else {"ref": ref, "locale": None, "last_entry": None}
+        return self._one("users", "ref", ref) or {"ref": ref, "locale": None, "last_entry": None}
 
     def save_user(self, ref: str, channel: str, **fields: Any) -> None:
         stamp = now()
@@ -200,8 +204,10 @@ class Store:
         return _pk(table.last_pk)
 
     def answer(self, answer_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.table("answers").rows_where("id = ?", [answer_id]))
-        return rows[0] if rows else None
+        return self._one("answers", "id", answer_id)
+
+    def question(self, question_id: int) -> dict[str, Any] | None:
+        return self._one("questions", "id", question_id)
 
     def arrive(self, channel: str, event_id: str | None, ref: str) -> dict[str, Any] | None:
         """One round trip per incoming event: None for a platform retry, else the user's state."""
@@ -279,8 +285,7 @@ class Store:
         return _pk(table.last_pk)
 
     def rating(self, answer_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.table("ratings").rows_where("answer_id = ?", [answer_id]))
-        return rows[0] if rows else None
+        return self._one("ratings", "answer_id", answer_id)
 
 
 @migrations()

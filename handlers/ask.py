@@ -99,10 +99,8 @@ async def _action(turn: Turn, action: str) -> list[Reply]:
     store = turn.store
     if kind == "n":
         return [Reply(turn.t("none_of_these.text"), kind="info")]
-    rows = await store.call(
-        lambda: list(store.db["questions"].rows_where("id = ?", [int(question_id or 0)]))
-    )
-    text = rows[0]["text"] if rows else None
+    row = await store.call(store.question, int(question_id)) if question_id.isdigit() else None
+    text = row["text"] if row else None
     if not text:
         return [Reply(turn.t("empty.text"), kind="info")]
     engine = turn.services.knowledge.engine

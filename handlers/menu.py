@@ -36,7 +36,7 @@ def matches(turn: Turn) -> bool:
 
 def _procedures(turn: Turn) -> list[Procedure]:
     kb = turn.services.knowledge.kb
-    return [e for e in kb.procedures if e.aliases]  # curated entries, not bulk imports
+    return [e for e in kb.procedures if e.curated]
 
 
 def _fields(turn: Turn) -> list[str]:

@@ -85,6 +85,11 @@ class EntryBase(Strict):
         return aliases
 
     @property
+    def curated(self) -> bool:
+        """Written by staff (with the ways citizens say it), not bulk-imported without aliases."""
+        return bool(self.aliases)
+
+    @property
     def sources(self) -> list[str]:
         items = self.source if isinstance(self.source, list) else [self.source]
         return [str(u) for u in items]
