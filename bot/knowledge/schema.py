@@ -95,6 +95,43 @@ class EntryBase(Strict):
         return [str(u) for u in items]
 
 
+class ProcedureEnglish(Strict):
+    """The English text of a procedure: the same facts as the Vietnamese parts, part for part."""
+
+    summary: Text | None = None
+    agency: Text
+    steps: list[Text] = Field(default_factory=list)
+    documents: list[Text | DocumentGroup] = Field(default_factory=list)
+    processing_time: Text | PerChannel | None = None
+    fee: Text | PerChannel | None = None
+    result: Text | None = None
+    conditions: Text | list[Text] | None = None
+    legal_basis: list[Text] = Field(default_factory=list)
+
+
+def _shape(value: object) -> object:
+    """What must match between a Vietnamese part and its English twin (counts, cases, channels)."""
+    if isinstance(value, PerChannel):
+        return tuple(k for k in ("online", "in_person", "post", "note") if getattr(value, k))
+    if isinstance(value, DocumentGroup):
+        return ("case", len(value.items))
+    if isinstance(value, list):
+        return tuple(_shape(v) for v in value)
+    return "text" if value else None
+
+
+ENGLISH_PARTS = (
+    "summary",
+    "steps",
+    "documents",
+    "processing_time",
+    "fee",
+    "result",
+    "conditions",
+    "legal_basis",
+)
+
+
 class Procedure(EntryBase):
     kind: Literal["procedure"]
     code: Annotated[str, Field(pattern=r"^\d\.\d{6}(\.\d+)?$")] | None = None
@@ -114,11 +151,25 @@ class Procedure(EntryBase):
     conditions: Text | list[Text] | None = None
     legal_basis: list[Text] = Field(default_factory=list)
     life_events: list[LifeEvent] = Field(default_factory=list)
+    en: ProcedureEnglish | None = None
 
     @model_validator(mode="after")
     def _online_needs_url(self) -> Procedure:
         if self.online != "none" and self.online_url is None:
             raise ValueError("online_url is required when online is toan-trinh or mot-phan")
+        return self
+
+    @model_validator(mode="after")
+    def _english_in_step(self) -> Procedure:
+        if self.en is None:
+            return self
+        for part in ENGLISH_PARTS:
+            vi, en = _shape(getattr(self, part)), _shape(getattr(self.en, part))
+            if vi != en:
+                raise ValueError(
+                    f"en.{part} is not in step with {part}: the English text must have the "
+                    "same items, cases and channels as the Vietnamese"
+                )
         return self
 
     @property
