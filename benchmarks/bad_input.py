@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.knowledge.loader import load_knowledge
-from bot.search import Engine
+from bot.retrieval.engine import Engine
 
 ALPHABET = "abcdeghiklmnopqrstuvxyđăâêôơưáàảãạéèẻẽẹíìỉĩịóòỏõọúùủũụ "
 

@@ -3,18 +3,19 @@
 Run: .venv/bin/python benchmarks/retrieval.py [QUESTIONS.yaml] [--knowledge-dir DIR]
 (default: ../shared/eval/dev.yaml and knowledge/)
 
-- engine: ``bot.search.Engine`` (normalisation, synonyms, typo correction, BM25 + confidence,
-  answer / clarify / decline).
+- engine: ``bot.retrieval.engine.Engine`` (normalisation, synonyms, typo correction,
+  BM25 + confidence, answer / clarify / decline).
 - rapidfuzz: ``process.extract`` with ``fuzz.WRatio`` over the entry titles as written
   (rapidfuzz's default processor: lower case, punctuation removed; no diacritics folding).
 - bm25s: BM25 (``bm25s``, default k1/b) over one document per entry: title + aliases, diacritics
-  folded (``bot.text.fold``); the question folded the same way.
+  folded (``bot.retrieval.text.fold``); the question folded the same way.
 
 Baselines decide by a threshold on their best score: below it they decline.  The threshold is
 picked on these same questions to maximise (decline + (1 - false_decline)) / 2 — the most
 favourable setting for the baseline — and printed.  Baselines get the engine's section detector
-(``bot.search.detect_section``), so the section column compares like with like.  Figures are those
-of ``dvcbot eval`` (``bot.evaluation.Report``); latency is per question, in this process.
+(``bot.retrieval.engine.detect_section``), so the section column compares like with like.
+Figures are those of ``dvcbot eval`` (``bot.retrieval.evaluation.Report``); latency is per
+question, in this process.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ import bm25s
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from bot import evaluation
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
-from bot.search import Candidate, Decision, Engine, Result, detect_section
-from bot.text import fold
+from bot.retrieval import evaluation
+from bot.retrieval.engine import Candidate, Decision, Engine, Result, detect_section
+from bot.retrieval.text import fold
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev.yaml"
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
@@ -119,7 +120,7 @@ def main() -> None:
     started = time.perf_counter()
     engine = Engine(kb)
     built = {"engine": time.perf_counter() - started}
-    reports = [("engine (bot.search)", evaluation.run(engine, cases),
+    reports = [("engine (bot.retrieval.engine)", evaluation.run(engine, cases),
                 "its own answer/clarify/decline")]
     for name, make in (("rapidfuzz WRatio, titles", wratio_ranker),
                        ("bm25s, titles+aliases folded", bm25_ranker)):

@@ -24,11 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot import evaluation
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
 from bot.knowledge.schema import Procedure
-from bot.search import Engine
+from bot.retrieval import evaluation
+from bot.retrieval.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "national-procedures.jsonl.gz"
@@ -52,7 +52,7 @@ def peak_rss_mb() -> float:
 
 def build_folder(data: Path, target: Path) -> None:
     shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target)
-    command = [sys.executable, "-m", "bot.cli", "kb", "import", str(data),
+    command = [sys.executable, "-m", "bot.cli.main", "kb", "import", str(data),
                "--out", str(target / "imported"), "--knowledge-dir", str(target)]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode:

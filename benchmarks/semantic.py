@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from bot import evaluation
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.knowledge.loader import AnyEntry, KnowledgeBase, load_knowledge
 from bot.knowledge.schema import Procedure
-from bot.search import Engine, Result
+from bot.retrieval import evaluation
+from bot.retrieval.engine import Engine, Result
 
 HERE = Path(__file__).resolve().parent
 SETS = [HERE.parent.parent / "shared" / "eval" / "dev.yaml", HERE / "data" / "paraphrases.yaml"]

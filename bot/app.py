@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.config import LOCALES_DIR, Settings
-from bot.dialog import Dialog, Services, build_dialog
-from bot.gaps import gaps_reply
-from bot.i18n import I18n
+from bot.conversation.dialog import Dialog, Services, build_dialog
+from bot.conversation.i18n import I18n
+from bot.conversation.render import Renderer
 from bot.knowledge.holder import KnowledgeHolder
-from bot.render import Renderer
-from bot.report_chat import report_command
-from bot.store import Store
+from bot.reports.chat import report_command
+from bot.reports.gaps import gaps_reply
+from bot.store.store import Store
 
 
 def build_services(settings: Settings) -> Services:

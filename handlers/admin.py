@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import Route, Turn
-from bot.replies import Reply
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Reply
 
 ADMIN_COMMANDS = frozenset({"reload", "gaps", "report"})
 AdminCommand = Callable[[Turn], Awaitable[list[Reply]]]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialog import Route, Turn
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Button, Reply
 from bot.knowledge.schema import Procedure, Section
-from bot.replies import Button, Reply
-from bot.search import Result
-from bot.text import clean, fold, has_letters
+from bot.retrieval.engine import Result
+from bot.retrieval.text import clean, fold, has_letters
 from handlers.views import entry_reply, entry_title, section_reply
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.dialog import Route, Turn
-from bot.replies import Reply
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Reply
 
 
 def matches(turn: Turn) -> bool:

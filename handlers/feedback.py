@@ -5,10 +5,10 @@ The thank-you is sent only after the rating is committed to the store.
 
 from __future__ import annotations
 
-from bot.dialog import Route, Turn
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Button, Reply
 from bot.knowledge.schema import Procedure, SurveyFile
-from bot.replies import Button, Reply
-from bot.text import clean
+from bot.retrieval.text import clean
 from handlers.views import rating_buttons
 
 GENERAL_FIELD = "Câu hỏi chung"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.dialog import Route, Turn
-from bot.i18n import LANGUAGES
-from bot.replies import Button, Reply
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.i18n import LANGUAGES
+from bot.conversation.replies import Button, Reply
 
 NAMES = {"vi": "🇻🇳 Tiếng Việt", "en": "🇬🇧 English"}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import get_args
 
-from bot.dialog import Route, Turn
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Button, Reply, rows
 from bot.knowledge.schema import LifeEvent, Procedure
-from bot.replies import Button, Reply, rows
 from handlers.views import entry_title
 
 EVENT_LABELS: dict[str, tuple[str, str]] = {

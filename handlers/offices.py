@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from bot.dialog import Route, Turn
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Button, Reply, rows
 from bot.knowledge.schema import Office
-from bot.offices import find_offices, has_cue, is_office_question
-from bot.replies import Button, Reply, rows
+from bot.retrieval.offices import find_offices, has_cue, is_office_question
 from handlers.views import rating_buttons, survey_question
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.dialog import Route, Turn
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Reply
 from bot.knowledge.schema import SECTIONS, Procedure, Section
-from bot.replies import Reply
 from handlers.views import entry_reply, section_reply
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.dialog import Route, Turn
-from bot.lexicon import SMALLTALK_PHRASES, STOP_FOLDED
-from bot.replies import Reply
-from bot.text import fold, words
+from bot.conversation.dialog import Route, Turn
+from bot.conversation.replies import Reply
+from bot.retrieval.lexicon import SMALLTALK_PHRASES, STOP_FOLDED
+from bot.retrieval.text import fold, words
 
 
 def kind_of(text: str) -> str | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.dialog import Turn
+from bot.conversation.dialog import Turn
+from bot.conversation.replies import Button, Reply, rows
 from bot.knowledge.loader import AnyEntry
 from bot.knowledge.schema import SECTIONS, Faq, Procedure, Section
-from bot.replies import Button, Reply, rows
 
 
 def entry_title(turn: Turn, entry: AnyEntry) -> str:

@@ -10,11 +10,11 @@ import pytest
 
 from bot.app import build_services
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings, load_settings
-from bot.dialog import Dialog, Services, build_dialog
+from bot.conversation.dialog import Dialog, Services, build_dialog
+from bot.conversation.pseudonym import user_ref
+from bot.conversation.replies import Incoming, Reply
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
-from bot.pseudonym import user_ref
-from bot.replies import Incoming, Reply
-from bot.search import Engine
+from bot.retrieval.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

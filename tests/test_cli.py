@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.main import main
 
 LAST_LINE = re.compile(
     r"^top1=\d\.\d{3} top3=\d\.\d{3} decline=\d\.\d{3} false_decline=\d\.\d{3} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.console import ConsoleChat
-from bot.dialog import Dialog
+from bot.conversation.dialog import Dialog
 
 
 async def test_numbered_buttons_press_the_action(dialog: Dialog) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.replies import MAX_ACTION_BYTES
+from bot.conversation.replies import MAX_ACTION_BYTES
 from tests.conftest import Chat
 
 
@@ -95,7 +95,7 @@ async def test_language_switch_is_remembered(chat: Chat) -> None:
 
 
 async def test_first_contact_takes_platform_language(dialog: object) -> None:
-    from bot.dialog import Dialog
+    from bot.conversation.dialog import Dialog
 
     assert isinstance(dialog, Dialog)
     english = Chat(dialog, user="7", locale="en-GB")

@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import build_services
 from bot.config import Settings
-from bot.dialog import Dialog, Services, build_dialog
-from bot.replies import Reply
+from bot.conversation.dialog import Dialog, Services, build_dialog
+from bot.conversation.replies import Reply
 from tests.conftest import Chat
 from tests.test_satisfaction import FIVE_LEVELS
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.dialog import Dialog
-from bot.gaps import group, logged_gaps, suggest_alias
+from bot.cli.main import main
+from bot.conversation.dialog import Dialog
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
-from bot.store import Store
+from bot.reports.gaps import group, logged_gaps, suggest_alias
+from bot.store.store import Store
 from tests.conftest import Chat
 
 

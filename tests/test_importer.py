@@ -10,13 +10,13 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from bot import importer_tables as tables
-from bot.cli import main
-from bot.importer import render
-from bot.importer_record import Converted, Rejected
+from bot.cli.main import main
+from bot.importer import tables
+from bot.importer.command import render
+from bot.importer.record import Converted, Rejected
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.schema import DocumentGroup, PerChannel, Procedure
-from bot.search import Engine
+from bot.retrieval.engine import Engine
 
 IMPORT = Path(__file__).resolve().parent / "data" / "import"
 

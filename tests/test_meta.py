@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import LOCALES_DIR, Settings, env_names
-from bot.i18n import LANGUAGES, I18n
+from bot.conversation.i18n import LANGUAGES, I18n
+from bot.conversation.render import TEMPLATES, Renderer
+from bot.conversation.replies import MAX_ACTION_BYTES
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import SECTIONS, Procedure
-from bot.render import TEMPLATES, Renderer
-from bot.replies import MAX_ACTION_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 

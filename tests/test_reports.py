@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.config import Settings
-from bot.dialog import Dialog, Services
-from bot.report_csv import to_csv
-from bot.report_html import to_html
-from bot.report_png import ACCENT, trend_png
-from bot.satisfaction import Names, Period, summarise
+from bot.conversation.dialog import Dialog, Services
+from bot.reports.as_csv import to_csv
+from bot.reports.as_html import to_html
+from bot.reports.chart_png import ACCENT, trend_png
+from bot.reports.indicator import Names, Period, summarise
 from tests.conftest import Chat
 from tests.test_satisfaction import JAN_FEB, ask, at, seed
 

@@ -9,14 +9,14 @@ import logging
 import pytest
 from sqlite_utils import Database
 
-from bot import retention
 from bot.app import build_services
+from bot.channels.http import default_jobs
 from bot.config import Settings
-from bot.dialog import Services
-from bot.retention import Purged, purge, retention_job, run_once
-from bot.satisfaction import summarise
-from bot.server import default_jobs
-from bot.store import Store
+from bot.conversation.dialog import Services
+from bot.reports.indicator import summarise
+from bot.store import retention
+from bot.store.retention import Purged, purge, retention_job, run_once
+from bot.store.store import Store
 from tests.test_satisfaction import JAN_FEB, at, figures, seed
 
 NOW = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)

@@ -17,8 +17,8 @@ from sqlite_utils import Database
 
 from bot.app import build_services
 from bot.config import Settings
-from bot.dialog import Services, build_dialog
-from bot.satisfaction import (
+from bot.conversation.dialog import Services, build_dialog
+from bot.reports.indicator import (
     GENERAL_FIELD,
     Group,
     Names,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.search import Engine, detect_section
-from bot.text import fold
+from bot.retrieval.engine import Engine, detect_section
+from bot.retrieval.text import fold
 
 
 @pytest.mark.parametrize(

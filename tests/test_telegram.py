@@ -1,7 +1,7 @@
 """The Telegram channel end to end: real aiogram, real HTTP, a fake Bot API server on 127.0.0.1.
 
 Conversations are driven through long polling and through the webhook on the one aiohttp app
-(``bot.server.make_app``); the fake server checks what Telegram checks (HTML markup, 4,096
+(``bot.channels.http.make_app``); the fake server checks what Telegram checks (HTML markup, 4,096
 characters, 64-byte callback_data) and can answer 429, fail, or reject optional methods.
 """
 
@@ -25,14 +25,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_services
-from bot.channels.telegram import TelegramChannel, reply_jobs, run_polling, webhook_plugin
-from bot.channels.telegram_render import LIMIT, render
-from bot.channels.telegram_send import RetryPolicy
+from bot.channels.http import make_app
+from bot.channels.telegram.channel import TelegramChannel, reply_jobs, run_polling, webhook_plugin
+from bot.channels.telegram.render import LIMIT, render
+from bot.channels.telegram.send import RetryPolicy
 from bot.config import Settings, load_settings
-from bot.dialog import Dialog, Services, Turn, build_dialog
-from bot.pseudonym import user_ref
-from bot.replies import Button, Reply
-from bot.server import make_app
+from bot.conversation.dialog import Dialog, Services, Turn, build_dialog
+from bot.conversation.pseudonym import user_ref
+from bot.conversation.replies import Button, Reply
 from tests.fake_telegram import TOKEN, Call, FakeTelegram, check_html
 
 DATA = Path(__file__).resolve().parent / "data" / "telegram"
@@ -464,7 +464,7 @@ async def webhook_app(base: Settings, fake: FakeTelegram) -> AsyncIterator[TestS
 
 
 def dialog_of(server: TestServer) -> Dialog:
-    from bot.server import DIALOG
+    from bot.channels.http import DIALOG
 
     return server.app[DIALOG]
 

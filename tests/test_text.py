@@ -1,5 +1,5 @@
 from bot.knowledge.schema import Synonym
-from bot.text import Normaliser, clean, fold, words
+from bot.retrieval.text import Normaliser, clean, fold, words
 
 
 def test_fold_strips_diacritics_and_d_bar() -> None:

@@ -18,8 +18,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.channels.zalo import ZaloChannel, zalo_plugin
-from bot.channels.zalo_render import (
+from bot.channels.http import configured_channels, make_app
+from bot.channels.zalo.channel import ZaloChannel, zalo_plugin
+from bot.channels.zalo.render import (
     MAX_BUTTONS,
     TEXT_LIMIT,
     choice_number,
@@ -28,12 +29,11 @@ from bot.channels.zalo_render import (
     split_text,
     units,
 )
-from bot.channels.zalo_tokens import TOKEN_FILE, TokenFile, TokenKeeper, TokenPair, seed_of
+from bot.channels.zalo.tokens import TOKEN_FILE, TokenFile, TokenKeeper, TokenPair, seed_of
 from bot.config import Settings, load_settings
-from bot.dialog import Dialog, Services
-from bot.pseudonym import user_ref
-from bot.replies import Button, Reply, rows
-from bot.server import configured_channels, make_app
+from bot.conversation.dialog import Dialog, Services
+from bot.conversation.pseudonym import user_ref
+from bot.conversation.replies import Button, Reply, rows
 from tests.fake_zalo import (
     APP_ID,
     APP_SECRET,
@@ -348,7 +348,7 @@ async def test_failed_refresh_token_alerts_admins(fake: FakeZalo, tmp_path: Path
                                                   caplog: pytest.LogCaptureFixture) -> None:
     fake.revoke_refresh_token()
     running = Bot(make_settings(tmp_path, fake), fake)
-    with caplog.at_level(logging.ERROR, logger="bot.channels.zalo_tokens"):
+    with caplog.at_level(logging.ERROR, logger="bot.channels.zalo.tokens"):
         await running.start()
         try:
             await fake.wait_for(lambda: bool(fake.to(ADMIN_ID)))

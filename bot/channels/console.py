@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from bot.dialog import Dialog
-from bot.pseudonym import user_ref
-from bot.replies import Button, Incoming, Reply
+from bot.conversation.dialog import Dialog
+from bot.conversation.pseudonym import user_ref
+from bot.conversation.replies import Button, Incoming, Reply
 
 ReadLine = Callable[[str], Awaitable[str | None]]
 Write = Callable[[str], None]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.loader import KnowledgeBase, KnowledgeError, Problem, load_knowledge
-from bot.search import Engine
+from bot.retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 

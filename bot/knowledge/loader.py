@@ -23,7 +23,7 @@ from bot.knowledge.schema import (
     Synonym,
     SynonymsFile,
 )
-from bot.text import fold
+from bot.retrieval.text import fold
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,191 @@
+"""The `dvcbot` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
+from bot.knowledge.loader import KnowledgeError, load_knowledge
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    logs.setup(settings)
+    return settings
+
+
+@click.group()
+@click.version_option(package_name="dvc-bot")
+def main() -> None:
+    """dvc-bot: a citizens' assistant for Vietnamese online public services."""
+
+
+@main.command()
+def chat() -> None:
+    """Chat in the terminal (buttons are numbered choices)."""
+    from bot.app import build
+
+    settings = _settings()
+    dialog = _build_or_exit(build, settings)
+    asyncio.run(_chat(dialog, settings))
+
+
+async def _chat(dialog: object, settings: Settings) -> None:
+    from bot.channels.console import ConsoleChat
+    from bot.conversation.dialog import Dialog
+
+    assert isinstance(dialog, Dialog)
+    watcher = asyncio.create_task(dialog.services.knowledge.watch(settings.kb_reload_seconds))
+    try:
+        await ConsoleChat(dialog).run()
+    finally:
+        watcher.cancel()
+
+
+def _build_or_exit(build: object, settings: Settings) -> object:
+    try:
+        return build(settings)  # type: ignore[operator]
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        message = "the knowledge base has errors; fix them and start again"
+        raise click.ClickException(message) from None
+
+
+@main.command()
+def run() -> None:
+    """Run what is configured: Telegram polling, webhooks, or (nothing set) the console chat."""
+    settings = _settings()
+    if settings.telegram_enabled and not settings.public_url:
+        from bot.channels.http import run_polling
+
+        run_polling(settings)
+    elif settings.telegram_enabled or settings.zalo_enabled:
+        from bot.channels.http import run_server
+
+        run_server(settings)
+    else:
+        click.echo(
+            "Nothing configured: starting the console chat on the sample knowledge base.", err=True
+        )
+        chat.callback()  # type: ignore[misc]
+
+
+@main.command()
+def serve() -> None:
+    """Serve the webhooks (Telegram, Zalo), /healthz and the officials' pages on PORT."""
+    from bot.channels.http import run_server
+
+    run_server(_settings())
+
+
+@main.command()
+@click.argument("question")
+def ask(question: str) -> None:
+    """Show how the engine reads one question: decision, top 5, section."""
+    from bot.retrieval.engine import Engine
+
+    settings = _settings()
+    engine = Engine(_load_or_exit(settings.knowledge_dir))
+    result = engine.ask(question)
+    click.echo(f"question: {question}")
+    click.echo(f"normalised: {engine.normalise(question).text}")
+    click.echo(f"decision: {result.decision}")
+    click.echo(f"section: {result.section or '-'}")
+    for i, cand in enumerate(result.candidates, 1):
+        click.echo(
+            f"  {i}. {cand.entry_id:<28} score={cand.score:.3f} "
+            f"confidence={cand.confidence:.3f} bm25={cand.bm25:.2f}  {cand.title}"
+        )
+    click.echo(f"elapsed_ms: {result.elapsed_ms:.2f}")
+
+
+def _load_or_exit(root: Path):  # type: ignore[no-untyped-def]
+    try:
+        return load_knowledge(root)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{len(exc.problems)} error(s) in {root}") from None
+
+
+@main.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write per-question results to this file.",
+)
+@click.option("--knowledge-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def eval_(file: Path, json_out: Path | None, knowledge_dir: Path | None) -> None:
+    """Run a question file (format of shared/eval/dev.yaml) and print the figures."""
+    from bot.retrieval import evaluation
+    from bot.retrieval.engine import Engine
+
+    settings = _settings(knowledge_dir=knowledge_dir)
+    engine = Engine(_load_or_exit(settings.knowledge_dir))
+    report = evaluation.run(engine, evaluation.load_cases(file))
+    click.echo(
+        f"{'category':<16} {'n':>4} {'top1':>6} {'top3':>6} {'decline':>8} {'f_decl':>7} "
+        f"{'section':>8}"
+    )
+    for name, fig in report.by_category().items():
+        click.echo(
+            f"{name:<16} {int(fig['n']):>4} {fig['top1']:>6.3f} {fig['top3']:>6.3f} "
+            f"{fig['decline']:>8.3f} {fig['false_decline']:>7.3f} {fig['section']:>8.3f}"
+        )
+    if json_out:
+        rows = [o.as_json() for o in report.outcomes]
+        json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(report.last_line())
+
+
+@main.group()
+def kb() -> None:
+    """Knowledge base tools for staff."""
+
+
+@kb.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def check(directory: Path | None) -> None:
+    """Validate the knowledge folder: exit 0 when valid, 1 with every error as file:line."""
+    settings = _settings()
+    root = directory or settings.knowledge_dir
+    try:
+        base = load_knowledge(root)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem))
+        click.echo(f"{len(exc.problems)} error(s); the bot keeps serving the last good version.")
+        sys.exit(1)
+    for warning in base.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo(
+        f"ok: {len(base.entries)} entries, {len(base.offices)} offices, "
+        f"{len(base.synonyms)} synonyms, version {base.version}"
+    )
+
+
+from bot.reports.command import report  # noqa: E402 - the officials' report command, in its own module
+
+main.add_command(report)
+
+from bot.importer.command import import_command  # noqa: E402 - `kb import`, in its own module
+from bot.reports.gaps import gaps_command  # noqa: E402 - `kb gaps`, in its own module
+
+kb.add_command(import_command)
+kb.add_command(gaps_command)
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

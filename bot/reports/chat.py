@@ -1,0 +1,34 @@
+"""/report in the officials' chat: the last 30 days in one message, then the weekly trend chart.
+
+Registered as ``services.extras["admin.report"]``; ``handlers/admin.py`` lets only admins in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from bot.conversation.replies import Reply
+from bot.reports.as_text import chat_text
+from bot.reports.chart_png import trend_png
+from bot.reports.indicator import MIN_RATINGS, Period, names_from, summarise
+from bot.reports.labels import labels
+
+if TYPE_CHECKING:
+    from bot.conversation.dialog import Turn
+
+CHAT_DAYS = 30
+
+
+async def report_command(turn: Turn) -> list[Reply]:
+    services, store = turn.services, turn.services.store
+    period = Period.last_days(CHAT_DAYS)
+    names = names_from(services.knowledge.kb, turn.lang)
+    summary = await store.call(summarise, store.db, period, names)
+    replies = [Reply(chat_text(summary, turn.lang), kind="admin")]
+    if summary.overall.ratings:
+        png = await asyncio.to_thread(trend_png, period.weeks(), summary.groups["week"])
+        caption = labels(turn.lang)["chat_image"].format(n=MIN_RATINGS)
+        replies.append(Reply(caption, kind="admin", image=png,
+                             image_name=f"hai-long-{period.end.isoformat()}.png"))
+    return replies
