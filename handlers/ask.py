@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.conversation.actions import Meaning, NoneOfThese, ShowEntry
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Button, Reply
 from bot.knowledge.schema import Procedure, Section
@@ -14,13 +15,12 @@ from handlers.views import entry_reply, entry_title, section_reply
 
 def matches(turn: Turn) -> bool:
     inc = turn.incoming
-    action = inc.action or ""
-    return (bool(inc.text) and not inc.command) or action.startswith(("n:", "am:"))
+    return (bool(inc.text) and not inc.command) or isinstance(inc.action, NoneOfThese | Meaning)
 
 
 async def handle(turn: Turn) -> list[Reply]:
     inc = turn.incoming
-    if inc.action:
+    if isinstance(inc.action, NoneOfThese | Meaning):
         return await _action(turn, inc.action)
     limit = turn.services.settings.max_message_chars
     raw = inc.text or ""
@@ -78,8 +78,8 @@ async def _answer_entry(turn: Turn, entry_id: str, section: Section | None,
 def _clarify(turn: Turn, result: Result, question_id: int) -> Reply:
     kb = turn.services.knowledge.kb
     choices = [kb.entries[c.entry_id] for c in result.choices]
-    buttons = [(Button(entry_title(turn, e)[:60], f"p:{e.id}"),) for e in choices]
-    buttons.append((Button(turn.t("button.none_of_these"), f"n:{question_id}"),))
+    buttons = [(Button(entry_title(turn, e)[:60], ShowEntry(e.id)),) for e in choices]
+    buttons.append((Button(turn.t("button.none_of_these"), NoneOfThese(question_id)),))
     text = turn.render("clarify", choices=[{"title": entry_title(turn, e)} for e in choices])
     return Reply(text, buttons=tuple(buttons), kind="clarify")
 
@@ -87,27 +87,25 @@ def _clarify(turn: Turn, result: Result, question_id: int) -> Reply:
 def _ambiguous(turn: Turn, result: Result, question_id: int) -> Reply:
     syn = result.ambiguous[0]
     buttons = tuple(
-        (Button(meaning, f"am:{question_id}:{i}"),) for i, meaning in enumerate(syn.ambiguous)
+        (Button(meaning, Meaning(question_id, i)),) for i, meaning in enumerate(syn.ambiguous)
     )
     text = turn.render("ambiguous", term=syn.term, meanings=syn.ambiguous)
     return Reply(text, buttons=buttons, kind="clarify")
 
 
-async def _action(turn: Turn, action: str) -> list[Reply]:
-    kind, _, rest = action.partition(":")
-    question_id, _, choice = rest.partition(":")
+async def _action(turn: Turn, action: NoneOfThese | Meaning) -> list[Reply]:
     store = turn.store
-    if kind == "n":
+    if isinstance(action, NoneOfThese):
         return [Reply(turn.t("none_of_these.text"), kind="info")]
-    row = await store.call(store.question, int(question_id)) if question_id.isdigit() else None
+    row = await store.call(store.question, action.question_id)
     text = row["text"] if row else None
     if not text:
         return [Reply(turn.t("empty.text"), kind="info")]
     engine = turn.services.knowledge.engine
     syn = engine.normalise(text).ambiguous
-    if not syn or not choice.isdigit() or int(choice) >= len(syn[0].ambiguous):
+    if not syn or action.choice >= len(syn[0].ambiguous):
         return await answer(turn, text)
-    meaning = syn[0].ambiguous[int(choice)]
+    meaning = syn[0].ambiguous[action.choice]
     rewritten = " ".join(meaning if fold(w) == fold(syn[0].term) else w for w in text.split())
     return await answer(turn, rewritten)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.actions import Stale
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Reply
 
@@ -12,6 +13,8 @@ def matches(turn: Turn) -> bool:
 
 async def handle(turn: Turn) -> list[Reply]:
     inc = turn.incoming
+    if isinstance(inc.action, Stale):
+        return [Reply(turn.t("button.expired"), kind="info")]
     if inc.attachment:
         return [Reply(turn.t("attachment.text"), kind="info")]
     if inc.command:

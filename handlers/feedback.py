@@ -5,6 +5,7 @@ The thank-you is sent only after the rating is committed to the store.
 
 from __future__ import annotations
 
+from bot.conversation.actions import Rate, Reason, Stale
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Button, Reply
 from bot.knowledge.schema import Procedure, SurveyFile
@@ -19,7 +20,8 @@ OFFICE_FIELD = "Trung tâm phục vụ hành chính công"
 def matches(turn: Turn) -> bool:
     inc = turn.incoming
     return inc.command in {"feedback", "danhgia", "comment", "gopy"} or (
-        (inc.action or "").startswith(("r:", "rr:"))
+        isinstance(inc.action, Rate | Reason)
+        or (isinstance(inc.action, Stale) and inc.action.kind in {"r", "rr"})
     )
 
 
@@ -29,12 +31,13 @@ async def handle(turn: Turn) -> list[Reply]:
         return await _service_prompt(turn)
     if inc.command in {"comment", "gopy"}:
         return await _comment(turn)
-    kind, answer_id, value = ([*(inc.action or "").split(":"), "", ""])[:3]
-    if not answer_id.isdigit():
+    action = inc.action
+    if isinstance(action, Stale):
         return [Reply(turn.t("rating.expired"), kind="info")]
-    if kind == "rr":
-        return await _reason(turn, int(answer_id), value)
-    return await _rate(turn, int(answer_id), value)
+    if isinstance(action, Reason):
+        return await _reason(turn, action.answer_id, action.reason)
+    assert isinstance(action, Rate)
+    return await _rate(turn, action.answer_id, action.value)
 
 
 async def _service_prompt(turn: Turn) -> list[Reply]:
@@ -51,10 +54,10 @@ def _field(turn: Turn, entry_id: str | None, decision: str) -> str:
     return {"service": SERVICE_FIELD, "office": OFFICE_FIELD}.get(decision, GENERAL_FIELD)
 
 
-async def _rate(turn: Turn, answer_id: int, value: str) -> list[Reply]:
+async def _rate(turn: Turn, answer_id: int, value: int) -> list[Reply]:
     store, inc = turn.store, turn.incoming
     survey: SurveyFile = turn.services.knowledge.kb.survey
-    option = next((o for o in survey.scale if str(o.value) == value), None)
+    option = next((o for o in survey.scale if o.value == value), None)
     answer = await store.call(store.answer, answer_id)
     if option is None or answer is None or answer["user_ref"] != inc.user:
         return [Reply(turn.t("rating.expired"), kind="info")]
@@ -68,7 +71,7 @@ async def _rate(turn: Turn, answer_id: int, value: str) -> list[Reply]:
         return [Reply(turn.t("rating.thanks"), kind="thanks")]
     question = (survey.reason_question_en if turn.lang == "en" else survey.reason_question)
     buttons = tuple(
-        (Button(r.label_en if turn.lang == "en" else r.label, f"rr:{answer_id}:{r.id}"),)
+        (Button(r.label_en if turn.lang == "en" else r.label, Reason(answer_id, r.id)),)
         for r in survey.reasons
     )
     return [Reply(question or turn.t("rating.thanks"), buttons=buttons, kind="rating")]

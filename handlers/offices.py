@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bot.conversation.actions import ShowOffice
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Button, Reply, rows
 from bot.knowledge.schema import Office
@@ -19,7 +20,7 @@ from handlers.views import rating_buttons, survey_question
 
 def matches(turn: Turn) -> bool:
     inc = turn.incoming
-    if inc.command in {"office", "offices", "motcua"} or (inc.action or "").startswith("o:"):
+    if inc.command in {"office", "offices", "motcua"} or isinstance(inc.action, ShowOffice):
         return True
     text = inc.text or ""
     if inc.command or not text or not is_office_question(text):
@@ -31,8 +32,8 @@ def matches(turn: Turn) -> bool:
 async def handle(turn: Turn) -> list[Reply]:
     inc = turn.incoming
     offices = turn.services.knowledge.kb.offices
-    if inc.action:
-        chosen = [o for o in offices if o.id == inc.action[2:]]
+    if isinstance(inc.action, ShowOffice):
+        chosen = [o for o in offices if o.id == inc.action.office_id]
         return [await _details(turn, chosen)] if chosen else [_menu(turn, offices, "office.list")]
     query = inc.args if inc.command else (inc.text or "")
     found = find_offices(offices, query) if query else []
@@ -61,7 +62,7 @@ def _menu(turn: Turn, offices: list[Office], key: str) -> Reply:
     """The provincial centres as buttons, and how to find one's commune (80 buttons is too many
     for a phone)."""
     province = sorted((o for o in offices if o.level == "province"), key=lambda o: o.name)
-    buttons = [Button(_label(o), f"o:{o.id}") for o in province]
+    buttons = [Button(_label(o), ShowOffice(o.id)) for o in province]
     text = f"{turn.t(key)}\n{turn.t('office.type_commune')}"
     return Reply(text, buttons=rows(buttons, per_row=1), kind="info")
 

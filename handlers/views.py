@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.actions import Rate, ShowEntry
 from bot.conversation.dialog import Turn
 from bot.conversation.replies import Button, Reply, rows
 from bot.knowledge.loader import AnyEntry
@@ -17,7 +18,7 @@ def entry_title(turn: Turn, entry: AnyEntry) -> str:
 
 def section_buttons(turn: Turn, entry_id: str, exclude: Section | None = None) -> list[Button]:
     return [
-        Button(turn.t(f"section.{s}"), f"p:{entry_id}:{s}") for s in SECTIONS if s != exclude
+        Button(turn.t(f"section.{s}"), ShowEntry(entry_id, s)) for s in SECTIONS if s != exclude
     ]
 
 
@@ -25,7 +26,7 @@ def rating_buttons(turn: Turn, answer_id: int) -> tuple[tuple[Button, ...], ...]
     """The survey scale as buttons: one row for three options, rows of three beyond that."""
     survey = turn.services.knowledge.kb.survey
     buttons = [
-        Button(opt.label_en if turn.lang == "en" else opt.label, f"r:{answer_id}:{opt.value}")
+        Button(opt.label_en if turn.lang == "en" else opt.label, Rate(answer_id, opt.value))
         for opt in survey.scale
     ]
     return rows(buttons, per_row=3)
@@ -54,7 +55,7 @@ def entry_reply(turn: Turn, entry: AnyEntry, section: Section | None, answer_id:
 
 def section_reply(turn: Turn, entry: Procedure, section: Section) -> Reply:
     text = turn.render("section", entry=entry, section=section)
-    others = [Button(turn.t("button.overview"), f"p:{entry.id}")]
+    others = [Button(turn.t("button.overview"), ShowEntry(entry.id))]
     others += section_buttons(turn, entry.id, exclude=section)
     return Reply(text, title=entry_title(turn, entry), buttons=rows(others, per_row=3),
                  kind="answer")

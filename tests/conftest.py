@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import build_services
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings, load_settings
+from bot.conversation import actions
 from bot.conversation.dialog import Dialog, Services, build_dialog
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Incoming, Reply
@@ -75,8 +76,9 @@ class Chat:
         self.last = await self.dialog.dispatch(inc)
         return self.last
 
-    async def press(self, action: str) -> list[Reply]:
-        inc = Incoming(self.channel, self.user, action=action, locale=self.locale,
+    async def press(self, packed: str) -> list[Reply]:
+        """Press a button by the string the platform sends back for it."""
+        inc = Incoming(self.channel, self.user, action=actions.parse(packed), locale=self.locale,
                        is_admin=self.admin)
         self.last = await self.dialog.dispatch(inc)
         return self.last
@@ -85,7 +87,7 @@ class Chat:
         for reply in self.last:
             for button in reply.flat_buttons:
                 if label_part.lower() in button.label.lower():
-                    return button.action
+                    return button.packed
         raise AssertionError(f"no button {label_part!r} in {self.last}")
 
 

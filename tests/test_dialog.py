@@ -28,7 +28,7 @@ async def test_question_gets_short_answer_with_sections_and_rating(chat: Chat) -
     [reply] = await chat.say("lam giay khai sinh cho con")
     assert reply.kind == "answer" and reply.title == "Đăng ký khai sinh"
     assert "trực tuyến" in reply.text.lower()
-    actions = [b.action for b in reply.flat_buttons]
+    actions = [b.packed for b in reply.flat_buttons]
     assert "p:khai-sinh:documents" in actions and "p:khai-sinh:fee" in actions
     assert any(a.startswith(f"r:{reply.answer_id}:") for a in actions)
     assert reply.text.endswith("Thông tin này có giúp ích cho bạn không?")  # from survey.yaml
@@ -39,14 +39,14 @@ async def test_asked_section_comes_first(chat: Chat) -> None:
     [reply] = await chat.say("làm giấy khai sinh cần giấy tờ gì")
     first_line = reply.text.splitlines()[0]
     assert "Hồ sơ" in first_line
-    assert "p:khai-sinh:documents" not in [b.action for b in reply.flat_buttons]
+    assert "p:khai-sinh:documents" not in [b.packed for b in reply.flat_buttons]
 
 
 async def test_section_button_shows_that_section(chat: Chat) -> None:
     await chat.say("đăng ký kết hôn")
     [reply] = await chat.press(chat.button("Lệ phí"))
     assert reply.text.startswith("▸ Lệ phí")
-    assert "p:ket-hon" in [b.action for b in reply.flat_buttons]
+    assert "p:ket-hon" in [b.packed for b in reply.flat_buttons]
 
 
 @pytest.mark.parametrize("follow_up", ["mất bao nhiêu tiền?", "còn lệ phí thì sao"])
@@ -77,7 +77,7 @@ async def test_decline_is_logged_for_staff(chat: Chat) -> None:
 async def test_clarify_offers_choices_and_a_choice_answers(chat: Chat) -> None:
     [reply] = await chat.say("giấy phép lái xe")  # renew or replace? the bot asks
     assert reply.kind == "clarify"
-    actions = [b.action for b in reply.flat_buttons]
+    actions = [b.packed for b in reply.flat_buttons]
     assert {"p:doi-gplx", "p:cap-lai-gplx"} <= set(actions)
     assert actions[-1].startswith("n:")  # "none of these"
     [answer] = await chat.press("p:cap-lai-gplx")
@@ -86,7 +86,7 @@ async def test_clarify_offers_choices_and_a_choice_answers(chat: Chat) -> None:
 
 async def test_language_switch_is_remembered(chat: Chat) -> None:
     [prompt] = await chat.say("/lang")
-    assert {b.action for b in prompt.flat_buttons} == {"l:vi", "l:en"}
+    assert {b.packed for b in prompt.flat_buttons} == {"l:vi", "l:en"}
     [done] = await chat.press("l:en")
     assert "English" in done.text
     [reply] = await chat.say("birth registration")
@@ -145,11 +145,11 @@ async def test_office_command_offers_province_centres_and_asks_for_the_commune(
     chat: Chat,
 ) -> None:
     [reply] = await chat.say("/office")
-    assert reply.flat_buttons and all(b.action.startswith("o:") for b in reply.flat_buttons)
+    assert reply.flat_buttons and all(b.packed.startswith("o:") for b in reply.flat_buttons)
     assert "/office" in reply.text  # tells how to look up one's commune
-    [details] = await chat.press(reply.flat_buttons[0].action)
+    [details] = await chat.press(reply.flat_buttons[0].packed)
     assert details.kind == "answer" and "Trung tâm" in details.text
-    assert any(b.action.startswith(f"r:{details.answer_id}:") for b in details.flat_buttons)
+    assert any(b.packed.startswith(f"r:{details.answer_id}:") for b in details.flat_buttons)
 
 
 async def test_a_former_ward_name_finds_only_its_new_centre(chat: Chat) -> None:
@@ -162,8 +162,8 @@ async def test_menu_by_life_event(chat: Chat) -> None:
     [_top] = await chat.say("/menu")
     [events] = await chat.press(chat.button("Sự kiện"))
     assert events.flat_buttons
-    [procedures] = await chat.press(events.flat_buttons[0].action)
-    assert all(b.action.startswith("p:") for b in procedures.flat_buttons)
+    [procedures] = await chat.press(events.flat_buttons[0].packed)
+    assert all(b.packed.startswith("p:") for b in procedures.flat_buttons)
 
 
 async def test_admin_commands_need_admin(chat: Chat) -> None:

@@ -15,7 +15,7 @@ from tests.test_satisfaction import FIVE_LEVELS
 
 
 def rating_actions(replies: list[Reply]) -> list[str]:
-    return [b.action for r in replies for b in r.flat_buttons if b.action.startswith("r:")]
+    return [b.packed for r in replies for b in r.flat_buttons if b.packed.startswith("r:")]
 
 
 def ratings(services: Services) -> list[dict[str, object]]:
@@ -24,7 +24,7 @@ def ratings(services: Services) -> list[dict[str, object]]:
 
 async def test_answer_offers_the_three_level_scale_once(chat: Chat) -> None:
     [answer] = await chat.say("đăng ký kết hôn")
-    labels = [b.label for b in answer.flat_buttons if b.action.startswith("r:")]
+    labels = [b.label for b in answer.flat_buttons if b.packed.startswith("r:")]
     assert labels == ["😊 Rất hài lòng", "🙂 Hài lòng", "🙁 Không hài lòng"]
     assert rating_actions([answer]) == [f"r:{answer.answer_id}:{v}" for v in (3, 2, 1)]
     section = await chat.press(chat.button("Lệ phí"))  # a section of the same answer

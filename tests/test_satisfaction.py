@@ -300,10 +300,10 @@ async def test_five_level_survey_by_editing_survey_yaml_alone(kb_copy: Path,
         for i, label in enumerate(labels):
             chat = Chat(dialog, user=f"citizen-{i}")
             [answer] = await chat.say("đăng ký kết hôn")
-            rating = [b for b in answer.flat_buttons if b.action.startswith("r:")]
+            rating = [b for b in answer.flat_buttons if b.packed.startswith("r:")]
             assert [b.label for b in rating] == labels
             assert len(answer.buttons[-1]) <= 3  # five options: two rows on a phone
-            action = next(b.action for b in rating if b.label == label)
+            action = next(b.packed for b in rating if b.label == label)
             await chat.press(action)
         rows = list(services.store.db["ratings"].rows)
         assert sorted(r["value"] for r in rows) == [1, 2, 3, 4, 5]

@@ -30,6 +30,7 @@ from bot.channels.telegram.channel import TelegramChannel, reply_jobs, run_polli
 from bot.channels.telegram.render import LIMIT, render
 from bot.channels.telegram.send import RetryPolicy
 from bot.config import Settings, load_settings
+from bot.conversation.actions import ShowEntry
 from bot.conversation.dialog import Dialog, Services, Turn, build_dialog
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Reply
@@ -422,8 +423,8 @@ async def test_long_text_is_split_at_paragraphs_with_buttons_on_the_last(
         fake: FakeTelegram, tg_services: Services) -> None:
     paragraphs = [f"Đoạn {i}: " + "thủ tục <hành chính> & hồ sơ " * 40 for i in range(12)]
     reply = Reply("\n\n".join(paragraphs), title="Hướng dẫn",
-                  buttons=((Button("Cổng DVC", "https://dichvucong.gov.vn", url=True),
-                            Button("Lệ phí", "p:khai-sinh:fee")),))
+                  buttons=((Button("Cổng DVC", url="https://dichvucong.gov.vn"),
+                            Button("Lệ phí", ShowEntry("khai-sinh", "fee"))),))
     parts = render(reply)
     assert len(parts) > 1 and all(len(p.html.encode("utf-16-le")) // 2 <= LIMIT for p in parts)
     assert [bool(p.buttons) for p in parts] == [False] * (len(parts) - 1) + [True]

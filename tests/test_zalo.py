@@ -31,6 +31,7 @@ from bot.channels.zalo.render import (
 )
 from bot.channels.zalo.tokens import TOKEN_FILE, TokenFile, TokenKeeper, TokenPair, seed_of
 from bot.config import Settings, load_settings
+from bot.conversation.actions import Rate, ShowEntry
 from bot.conversation.dialog import Dialog, Services
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Reply, rows
@@ -414,8 +415,8 @@ def test_split_text_respects_limit_and_paragraphs() -> None:
 
 
 def test_buttons_are_packed_five_per_message_keeping_rows() -> None:
-    section = [Button(f"S{i}", f"p:x:{i}") for i in range(7)]
-    rating = (Button("3", "r:1:3"), Button("2", "r:1:2"), Button("1", "r:1:1"))
+    section = [Button(f"S{i}", ShowEntry(f"x{i}")) for i in range(7)]
+    rating = (Button("3", Rate(1, 3)), Button("2", Rate(1, 2)), Button("1", Rate(1, 1)))
     groups = pack((*rows(section, per_row=3), rating))
     assert all(len(g) <= MAX_BUTTONS for g in groups)
     assert [b for g in groups for b in g] == [*section, *rating]

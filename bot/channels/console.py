@@ -28,7 +28,7 @@ def render(reply: Reply, numbered: list[Button]) -> str:
     lines.append(reply.text)
     for button in reply.flat_buttons:
         numbered.append(button)
-        target = f" → {button.action}" if button.url else ""
+        target = f" → {button.url}" if button.url else ""
         lines.append(f"  [{len(numbered)}] {button.label}{target}")
     return "\n".join(lines)
 
@@ -47,7 +47,7 @@ class ConsoleChat:
         stripped = line.strip()
         if stripped.isdigit() and 0 < int(stripped) <= len(self.buttons):
             button = self.buttons[int(stripped) - 1]
-            if not button.url:
+            if button.action is not None:
                 return Incoming("console", self.user, action=button.action)
         return Incoming("console", self.user, text=line)
 

@@ -5,24 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-MAX_ACTION_BYTES = 64  # Telegram's callback_data limit, in UTF-8 bytes
+from bot.conversation.actions import MAX_ACTION_BYTES, Action, ActionTooLong, Pressed, pack
+
+__all__ = ["MAX_ACTION_BYTES", "ActionTooLong", "Button", "Incoming", "Reply", "rows"]
 
 ReplyKind = Literal["answer", "clarify", "decline", "info", "rating", "thanks", "error", "admin"]
 
 
-class ActionTooLong(ValueError):
-    pass
-
-
 @dataclass(frozen=True)
 class Button:
+    """A button: an action (typed, see ``bot.conversation.actions``) or a link (``url``)."""
+
     label: str
-    action: str  # short action string, e.g. "p:khai-sinh:fee"; or a URL when ``url`` is True
-    url: bool = False
+    action: Action | None = None
+    url: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.url and len(self.action.encode("utf-8")) > MAX_ACTION_BYTES:
-            raise ActionTooLong(f"action {self.action!r} is over {MAX_ACTION_BYTES} bytes")
+        if (self.action is None) == (self.url is None):
+            raise ValueError("a button has either an action or a url")
+        if self.action is not None:
+            pack(self.action)  # raises ActionTooLong when it would not fit a platform
+
+    @property
+    def packed(self) -> str:
+        """The action as the short string a platform stores with the button."""
+        return pack(self.action) if self.action is not None else ""
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Incoming:
     channel: str  # "telegram", "zalo", "web", "console"
     user: str  # pseudonymous reference, never the raw platform id
     text: str | None = None
-    action: str | None = None  # from a button press
+    action: Pressed | None = None  # from a button press
     locale: str | None = None  # the platform's language hint, used on first contact
     is_admin: bool = False
     event_id: str | None = None  # platform update/message id, for de-duplication

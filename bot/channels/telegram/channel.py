@@ -57,6 +57,7 @@ from bot.channels.telegram.render import Part, render, text_id
 from bot.channels.telegram.send import Job, RetryPolicy, Sender
 from bot.channels.telegram.session import LeanSession
 from bot.config import Settings
+from bot.conversation.actions import parse
 from bot.conversation.dialog import Dialog, Services
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Incoming, Reply
@@ -243,9 +244,9 @@ class TelegramChannel:
         self.sender.send_aside("cb", chat_id, Job(AnswerCallbackQuery(callback_query_id=query.id)))
         if query.data and not query.from_user.is_bot:
             await self._respond(chat_id, self._incoming(query.from_user, event_update,
-                                                        action=query.data))
+                                                        action=parse(query.data)))
 
-    def _incoming(self, user: User, update: Update, **what: str | bool) -> Incoming:
+    def _incoming(self, user: User, update: Update, **what: object) -> Incoming:
         return Incoming(CHANNEL, user_ref(self._key, CHANNEL, user.id), locale=user.language_code,
                         is_admin=user.id in self.admins, event_id=str(update.update_id),
                         **what)  # type: ignore[arg-type]
@@ -341,8 +342,8 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     if not rows:
         return None
     return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.label, url=b.action) if b.url
-         else InlineKeyboardButton(text=b.label, callback_data=b.action) for b in row]
+        [InlineKeyboardButton(text=b.label, url=b.url) if b.url
+         else InlineKeyboardButton(text=b.label, callback_data=b.packed) for b in row]
         for row in rows if row
     ])
 

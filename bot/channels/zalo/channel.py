@@ -34,6 +34,8 @@ from bot.channels.zalo.render import (
 )
 from bot.channels.zalo.tokens import TokenKeeper, ZaloError
 from bot.config import Settings
+from bot.conversation import actions
+from bot.conversation.actions import Pressed
 from bot.conversation.dialog import Dialog, Services
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Incoming, Reply
@@ -196,17 +198,18 @@ class ZaloChannel:
 
     def to_incoming(self, event: ZaloEvent, ref: str) -> Incoming:
         text: str | None = event.text or ""
-        action: str | None = None
+        action: Pressed | None = None
         event_id = event.event_id
         if event.kind == "follow":
             text = "/start"  # the welcome is the /start reply
             event_id = f"follow:{ref}:{event.timestamp}"  # a retry has the same timestamp
         elif event.kind == "text":
-            action = action_of(text or "")
+            packed = action_of(text or "")
             number = choice_number(text or "")
-            if action is None and number is not None:
-                action = self.choices.pick(ref, number)
-            if action is not None:
+            if packed is None and number is not None:
+                packed = self.choices.pick(ref, number)
+            action = actions.parse(packed)
+            if packed is not None:
                 text = None
         return Incoming(CHANNEL, ref, text=text, action=action,
                         is_admin=event.sender_id in self.admins, event_id=event_id,

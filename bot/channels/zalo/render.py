@@ -96,8 +96,8 @@ def plan(reply: Reply) -> list[Outgoing]:
 def button_json(button: Button) -> dict[str, Any]:
     title = clip(button.label, BUTTON_TITLE_LIMIT)
     if button.url:
-        return {"title": title, "type": "oa.open.url", "payload": {"url": button.action}}
-    return {"title": title, "type": "oa.query.hide", "payload": PAYLOAD_PREFIX + button.action}
+        return {"title": title, "type": "oa.open.url", "payload": {"url": button.url}}
+    return {"title": title, "type": "oa.query.hide", "payload": PAYLOAD_PREFIX + button.packed}
 
 
 def template(out: Outgoing) -> dict[str, Any]:
@@ -116,9 +116,9 @@ def numbered(text: str, buttons: list[Button], start: int,
     actions: list[str] = []
     for button in buttons:
         if button.url:
-            lines.append(f"🔗 {button.label}: {button.action}")
+            lines.append(f"🔗 {button.label}: {button.url}")
         else:
-            actions.append(button.action)
+            actions.append(button.packed)
             lines.append(f"{start + len(actions)}. {button.label}")
     if actions:
         lines.append(hint)
