@@ -1,26 +1,181 @@
-"""Assembly: settings → services (knowledge, store, renderer) → dialog. Done once per process."""
+"""The composition root: the one place that assembles the bot.
+
+settings → services (knowledge with its search engine, store, renderer) → dialog (the handlers of
+``handlers/``, in order) → channels → a ``Runtime`` that runs the background work beside them
+(the knowledge watcher, whose failed reloads go to the officials, and housekeeping jobs).
+
+``dvcbot serve`` (the aiohttp app), ``dvcbot run`` with Telegram polling, and ``dvcbot chat`` all
+start from here; nothing else builds services, a dialog or channels.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.http import DIALOG, SERVICES, ChannelPlugin, healthz
 from bot.config import LOCALES_DIR, Settings
-from bot.conversation.dialog import Dialog, Services, build_dialog
+from bot.conversation.dialog import Dialog, Services
 from bot.conversation.i18n import I18n
 from bot.conversation.render import Renderer
-from bot.knowledge.holder import KnowledgeHolder
-from bot.reports.chat import report_command
-from bot.reports.gaps import gaps_reply
+from bot.knowledge.holder import KnowledgeHolder, ReloadOutcome
+from bot.retrieval.engine import Engine
+from bot.store.retention import retention_job
 from bot.store.store import Store
+from handlers import ROUTES
+
+log = logging.getLogger(__name__)
+
+PluginFactory = Callable[[Settings, Services, Dialog], ChannelPlugin]
+BackgroundJob = Callable[[Services], Coroutine[Any, Any, None]]
+
 
 
 def build_services(settings: Settings) -> Services:
-    knowledge = KnowledgeHolder(settings.knowledge_dir)
+    knowledge = KnowledgeHolder(settings.knowledge_dir, Engine)
     store = Store(settings.db_path)
     renderer = Renderer(I18n(LOCALES_DIR))
-    services = Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
-    services.extras["admin.report"] = report_command
-    services.extras["admin.gaps"] = gaps_reply
-    return services
+    return Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
+
+
+def build_dialog(services: Services) -> Dialog:
+    return Dialog(services, ROUTES)
 
 
 def build(settings: Settings) -> Dialog:
     return build_dialog(build_services(settings))
+
+
+def default_jobs() -> list[BackgroundJob]:
+    return [retention_job]
+
+
+def configured_channels(settings: Settings) -> list[PluginFactory]:
+    factories: list[PluginFactory] = []
+    if settings.telegram_enabled:
+        from bot.channels.telegram.channel import webhook_plugin
+
+        factories.append(webhook_plugin)
+    if settings.zalo_enabled:
+        from bot.channels.zalo.channel import zalo_plugin
+
+        factories.append(zalo_plugin)
+    return factories
+
+
+class Runtime:
+    """The background work every way of running the bot shares."""
+
+    def __init__(self, services: Services, channels: Sequence[ChannelPlugin] = (),
+                 jobs: Sequence[BackgroundJob] | None = None) -> None:
+        self.services = services
+        self.channels = list(channels)
+        self.jobs = list(default_jobs() if jobs is None else jobs)
+
+    async def _notify(self, outcome: ReloadOutcome) -> None:
+        if outcome.ok:
+            return
+        services = self.services
+        lang = services.settings.default_locale
+        head = services.renderer.t(lang, "reload.failed")
+        text = "\n".join([head, *(f"- {p}" for p in outcome.problems[:20])])
+        for channel in self.channels:
+            await channel.notify_admins(text)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        knowledge = self.services.knowledge
+        knowledge.listeners.append(self._notify)
+        interval = self.services.settings.kb_reload_seconds
+        tasks = [asyncio.create_task(knowledge.watch(interval))]
+        tasks += [asyncio.create_task(job(self.services)) for job in self.jobs]
+        try:
+            yield
+        finally:
+            knowledge.listeners.remove(self._notify)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def make_app(settings: Settings, services: Services | None = None,
+             plugins: list[PluginFactory] | None = None,
+             jobs: list[BackgroundJob] | None = None) -> web.Application:
+    """The one aiohttp application: every channel's webhook and /healthz."""
+    services = services or build_services(settings)
+    dialog = build_dialog(services)
+    factories = configured_channels(settings) if plugins is None else plugins
+    channels = [factory(settings, services, dialog) for factory in factories]
+    runtime = Runtime(services, channels, jobs)
+    app = web.Application(client_max_size=256 * 1024)
+    app[SERVICES] = services
+    app[DIALOG] = dialog
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    for channel in channels:
+        channel.add_routes(app)
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        async with runtime.running():
+            for channel in channels:
+                await channel.start()
+            try:
+                yield
+            finally:
+                for channel in channels:
+                    await channel.stop()
+                services.store.close()
+
+    app.cleanup_ctx.append(lifetime)
+    return app
+
+
+def run_server(settings: Settings) -> None:
+    app = make_app(settings)
+    log.info("serving on %s:%s", settings.host, settings.port)
+    web.run_app(app, host=settings.host, port=settings.port, shutdown_timeout=10,
+                print=None, handle_signals=True)
+
+
+async def run_polling(settings: Settings) -> None:
+    """`dvcbot run` with a token and no PUBLIC_URL: poll until SIGTERM / SIGINT."""
+    from bot.channels.telegram.channel import TelegramChannel, TelegramStartError, quiet_aiogram
+
+    quiet_aiogram()
+    services = build_services(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        channel = TelegramChannel(settings, services, build_dialog(services))
+        async with Runtime(services, [channel]).running():
+            await channel.run_polling(stop)
+    except TelegramStartError as exc:
+        raise SystemExit(f"telegram: {exc}") from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        services.store.close()
+    log.info("telegram polling stopped")
+
+
+async def run_chat(settings: Settings) -> None:
+    """The console chat, with the same background work as a server."""
+    from bot.channels.console import ConsoleChat
+
+    services = build_services(settings)
+    try:
+        async with Runtime(services).running():
+            await ConsoleChat(build_dialog(services)).run()
+    finally:
+        services.store.close()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Reply
+from bot.reports.chat import report_command
+from bot.reports.gaps import gaps_reply
 
 ADMIN_COMMANDS = frozenset({"reload", "gaps", "report"})
-AdminCommand = Callable[[Turn], Awaitable[list[Reply]]]
 
 
 def matches(turn: Turn) -> bool:
@@ -19,13 +18,11 @@ async def handle(turn: Turn) -> list[Reply]:
     if not turn.incoming.is_admin:
         return [Reply(turn.t("admin.only"), kind="info")]
     command = turn.incoming.command or ""
-    if command == "reload":
-        return await reload(turn)
-    extra = turn.services.extras.get(f"admin.{command}")
-    if extra is None:
-        return [Reply(turn.t("unknown_command.text"), kind="info")]
-    result: list[Reply] = await extra(turn)
-    return result
+    if command == "report":
+        return await report_command(turn)
+    if command == "gaps":
+        return await gaps_reply(turn)
+    return await reload(turn)
 
 
 async def reload(turn: Turn) -> list[Reply]:

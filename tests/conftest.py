@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
+from bot.app import build_dialog, build_services
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings, load_settings
 from bot.conversation import actions
-from bot.conversation.dialog import Dialog, Services, build_dialog
+from bot.conversation.dialog import Dialog, Services
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Incoming, Reply
 from bot.knowledge.loader import KnowledgeBase, load_knowledge

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
+from bot.app import build_dialog, build_services
 from bot.config import Settings
-from bot.conversation.dialog import Dialog, Services, build_dialog
+from bot.conversation.dialog import Dialog, Services
 from bot.conversation.replies import Reply
 from tests.conftest import Chat
 from tests.test_satisfaction import FIVE_LEVELS

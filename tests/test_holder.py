@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bot.knowledge.holder import KnowledgeHolder, ReloadOutcome
+from bot.retrieval.engine import Engine
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -23,7 +24,7 @@ async def wait_for(predicate: object, seconds: float = 10.0) -> None:
 
 
 async def test_a_valid_edit_is_served_without_restart(kb_copy: Path) -> None:
-    holder = KnowledgeHolder(kb_copy)
+    holder = KnowledgeHolder(kb_copy, Engine)
     before = holder.kb.version
     edit(kb_copy / "procedures" / "tach-ho.yaml", "aliases:\n", "aliases:\n  - ra ở riêng\n")
     watcher = asyncio.create_task(holder.watch(0.2))
@@ -36,7 +37,7 @@ async def test_a_valid_edit_is_served_without_restart(kb_copy: Path) -> None:
 
 
 async def test_a_broken_edit_keeps_the_last_good_version(kb_copy: Path) -> None:
-    holder = KnowledgeHolder(kb_copy)
+    holder = KnowledgeHolder(kb_copy, Engine)
     before = holder.kb.version
     seen: list[ReloadOutcome] = []
 

@@ -9,8 +9,7 @@ import logging
 import pytest
 from sqlite_utils import Database
 
-from bot.app import build_services
-from bot.channels.http import default_jobs
+from bot.app import build_services, default_jobs
 from bot.config import Settings
 from bot.conversation.dialog import Services
 from bot.reports.indicator import summarise

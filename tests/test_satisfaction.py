@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.app import build_services
+from bot.app import build_dialog, build_services
 from bot.config import Settings
-from bot.conversation.dialog import Services, build_dialog
+from bot.conversation.dialog import Services
 from bot.reports.indicator import (
     GENERAL_FIELD,
     Group,

@@ -24,16 +24,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_services
-from bot.channels.http import make_app
-from bot.channels.telegram.channel import TelegramChannel, reply_jobs, run_polling, webhook_plugin
+from bot.app import Runtime, build_dialog, build_services, make_app, run_polling
+from bot.channels.telegram.channel import TelegramChannel, reply_jobs, webhook_plugin
 from bot.channels.telegram.render import LIMIT, render
 from bot.channels.telegram.send import RetryPolicy
 from bot.config import Settings, load_settings
 from bot.conversation.actions import ShowEntry
-from bot.conversation.dialog import Dialog, Services, Turn, build_dialog
+from bot.conversation.dialog import Dialog, Services, Turn
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Reply
+from handlers import admin
 from tests.fake_telegram import TOKEN, Call, FakeTelegram, check_html
 
 DATA = Path(__file__).resolve().parent / "data" / "telegram"
@@ -85,12 +85,13 @@ def make_channel(services: Services, **options: Any) -> TelegramChannel:
 @asynccontextmanager
 async def polling(channel: TelegramChannel) -> AsyncIterator[TelegramChannel]:
     stop = asyncio.Event()
-    task = asyncio.create_task(channel.run_polling(stop))
-    try:
-        yield channel
-    finally:
-        stop.set()
-        await task
+    async with Runtime(channel.services, [channel], jobs=[]).running():
+        task = asyncio.create_task(channel.run_polling(stop))
+        try:
+            yield channel
+        finally:
+            stop.set()
+            await task
 
 
 class Citizen:
@@ -381,12 +382,12 @@ async def test_command_menus_in_vietnamese_and_english_with_admin_scope(
 
 
 async def test_officials_reach_admin_commands_and_citizens_do_not(
-        fake: FakeTelegram, tg_services: Services) -> None:
+        fake: FakeTelegram, tg_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     async def report(turn: Turn) -> list[Reply]:
         return [Reply("Chỉ số hài lòng: 92% (n=25)", title="Báo cáo", kind="admin",
                       image=PNG, image_name="trend.png")]
 
-    tg_services.extras["admin.report"] = report
+    monkeypatch.setattr(admin, "report_command", report)
     async with polling(make_channel(tg_services)):
         official = Citizen(fake, pusher(fake), user_id=ADMIN)
         [reloaded] = await official.say("/reload")
@@ -411,7 +412,7 @@ async def test_failed_knowledge_reload_is_sent_to_officials(
             await fake.wait_for_arrival("getUpdates")
             broken = next(kb_copy.rglob("procedures/*.yaml"))
             broken.write_text("id: [unclosed\n", encoding="utf-8")  # the watcher notices
-            [alert] = await fake.wait_for("sendMessage", where=lambda c: "not reloaded" in
+            [alert] = await fake.wait_for("sendMessage", where=lambda c: "bot vẫn dùng bản cũ" in
                                           c.params["text"])
     finally:
         services.store.close()

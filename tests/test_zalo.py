@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.channels.http import configured_channels, make_app
+from bot.app import configured_channels, make_app
 from bot.channels.zalo.channel import ZaloChannel, zalo_plugin
 from bot.channels.zalo.render import (
     MAX_BUTTONS,

@@ -33,28 +33,11 @@ def main() -> None:
 @main.command()
 def chat() -> None:
     """Chat in the terminal (buttons are numbered choices)."""
-    from bot.app import build
+    from bot.app import run_chat
 
     settings = _settings()
-    dialog = _build_or_exit(build, settings)
-    asyncio.run(_chat(dialog, settings))
-
-
-async def _chat(dialog: object, settings: Settings) -> None:
-    from bot.channels.console import ConsoleChat
-    from bot.conversation.dialog import Dialog
-
-    assert isinstance(dialog, Dialog)
-    watcher = asyncio.create_task(dialog.services.knowledge.watch(settings.kb_reload_seconds))
     try:
-        await ConsoleChat(dialog).run()
-    finally:
-        watcher.cancel()
-
-
-def _build_or_exit(build: object, settings: Settings) -> object:
-    try:
-        return build(settings)  # type: ignore[operator]
+        asyncio.run(run_chat(settings))
     except KnowledgeError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -67,11 +50,11 @@ def run() -> None:
     """Run what is configured: Telegram polling, webhooks, or (nothing set) the console chat."""
     settings = _settings()
     if settings.telegram_enabled and not settings.public_url:
-        from bot.channels.http import run_polling
+        from bot.app import run_polling
 
-        run_polling(settings)
+        asyncio.run(run_polling(settings))
     elif settings.telegram_enabled or settings.zalo_enabled:
-        from bot.channels.http import run_server
+        from bot.app import run_server
 
         run_server(settings)
     else:
@@ -84,7 +67,7 @@ def run() -> None:
 @main.command()
 def serve() -> None:
     """Serve the webhooks (Telegram, Zalo), /healthz and the officials' pages on PORT."""
-    from bot.channels.http import run_server
+    from bot.app import run_server
 
     run_server(_settings())
 

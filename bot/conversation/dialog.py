@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
@@ -16,6 +16,7 @@ from bot.conversation.i18n import pick_language
 from bot.conversation.render import Renderer
 from bot.conversation.replies import Incoming, Reply
 from bot.knowledge.holder import KnowledgeHolder
+from bot.retrieval.engine import Engine
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,9 @@ class Services:
     """Everything a handler may use; assembled once at start-up and injected."""
 
     settings: Settings
-    knowledge: KnowledgeHolder
+    knowledge: KnowledgeHolder[Engine]
     store: Store
     renderer: Renderer
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. the report builder
 
 
 @dataclass
@@ -95,9 +95,3 @@ class Dialog:
             turn.lang = pick_language(incoming.locale, self.services.settings.default_locale)
             await turn.remember(locale=turn.lang)
         return turn
-
-
-def build_dialog(services: Services) -> Dialog:
-    from handlers import ROUTES
-
-    return Dialog(services, ROUTES)

@@ -15,13 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from bot.knowledge.loader import KnowledgeBase, KnowledgeError, Problem, load_knowledge
-from bot.retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[["ReloadOutcome"], Awaitable[None]]
+E = TypeVar("E")  # what is built from each knowledge base (the search engine)
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,16 @@ def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(items))
 
 
-class KnowledgeHolder:
-    def __init__(self, root: Path) -> None:
+class KnowledgeHolder(Generic[E]):
+    """The knowledge base and what is built from it (``build``: the search engine), swapped
+    together on every good reload."""
+
+    def __init__(self, root: Path, build: Callable[[KnowledgeBase], E]) -> None:
         self.root = root
+        self.build = build
         self._signature = signature(root)
         kb = load_knowledge(root)  # start-up needs a valid knowledge base: raises otherwise
-        self._current = (kb, Engine(kb))
+        self._current = (kb, build(kb))
         settle()
         self.listeners: list[Listener] = []
         for warning in kb.warnings:
@@ -69,7 +74,7 @@ class KnowledgeHolder:
         return self._current[0]
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> E:
         return self._current[1]
 
     def reload(self) -> ReloadOutcome:
@@ -81,7 +86,7 @@ class KnowledgeHolder:
             for problem in exc.problems:
                 log.error("knowledge not reloaded: %s", problem)
             return ReloadOutcome(False, self.kb.version, len(self.kb.entries), tuple(exc.problems))
-        self._current = (kb, Engine(kb))
+        self._current = (kb, self.build(kb))
         settle()
         log.info("knowledge reloaded: %d entries, version %s", len(kb.entries), kb.version)
         return ReloadOutcome(True, kb.version, len(kb.entries))

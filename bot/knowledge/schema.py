@@ -162,6 +162,11 @@ class Procedure(EntryBase):
     @model_validator(mode="after")
     def _english_in_step(self) -> Procedure:
         if self.en is None:
+            if self.curated:
+                raise ValueError(
+                    "the English text is missing: add an 'en:' block with the same parts "
+                    "(summary, agency, steps, documents, fee, ...) in English"
+                )
             return self
         for part in ENGLISH_PARTS:
             vi, en = _shape(getattr(self, part)), _shape(getattr(self.en, part))
@@ -184,6 +189,12 @@ class Faq(EntryBase):
     answer: Text
     answer_en: Text | None = None
     links: list[Link] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _english_present(self) -> Faq:
+        if self.curated and not (self.question_en and self.answer_en):
+            raise ValueError("the English text is missing: add question_en and answer_en")
+        return self
 
     @property
     def title(self) -> str:

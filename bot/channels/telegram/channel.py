@@ -17,10 +17,7 @@ import hashlib
 import hmac
 import logging
 import re
-import signal
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.telegram import TelegramAPIServer
@@ -298,8 +295,7 @@ class TelegramChannel:
             await self.sender.call(Job(DeleteWebhook(drop_pending_updates=False), optional=True))
             await self.register_commands()
             log.info("telegram polling %s", self.settings.telegram_api_url)
-            async with background(self.services, self):
-                await self.poller.run(stop)
+            await self.poller.run(stop)
         except TelegramUnauthorizedError:
             raise TelegramStartError("the Bot API server refused TELEGRAM_BOT_TOKEN") from None
         finally:
@@ -348,7 +344,7 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     ])
 
 
-# -- entry points (bot/server.py) -------------------------------------------------------------
+# -- entry points (bot/app.py) ----------------------------------------------------------------
 
 
 def webhook_plugin(settings: Settings, services: Services, dialog: Dialog) -> TelegramChannel:
@@ -356,53 +352,6 @@ def webhook_plugin(settings: Settings, services: Services, dialog: Dialog) -> Te
     return TelegramChannel(settings, services, dialog)
 
 
-async def run_polling(settings: Settings) -> None:
-    """`dvcbot run` with a token and no PUBLIC_URL: poll until SIGTERM / SIGINT."""
-    from bot.app import build_services
-    from bot.conversation.dialog import build_dialog
-
-    quiet_aiogram()
-    services = build_services(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        channel = TelegramChannel(settings, services, build_dialog(services))
-        await channel.run_polling(stop)
-    except TelegramStartError as exc:
-        raise SystemExit(f"telegram: {exc}") from None
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        services.store.close()
-    log.info("telegram polling stopped")
-
-
 def quiet_aiogram() -> None:
     """aiogram logs every update at INFO; our own logs say what matters."""
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-
-
-@asynccontextmanager
-async def background(services: Services, channel: TelegramChannel) -> AsyncIterator[None]:
-    """What `dvcbot serve` runs beside the channels, for polling: the knowledge watcher (failed
-    reloads go to the officials) and the housekeeping jobs."""
-    from bot.channels.http import default_jobs
-    from bot.knowledge.holder import ReloadOutcome
-
-    async def notify(outcome: ReloadOutcome) -> None:
-        if not outcome.ok:
-            text = "\n".join(["Knowledge base not reloaded:", *map(str, outcome.problems[:20])])
-            await channel.notify_admins(text)
-
-    services.knowledge.listeners.append(notify)
-    tasks = [asyncio.create_task(services.knowledge.watch(services.settings.kb_reload_seconds))]
-    tasks += [asyncio.create_task(job(services)) for job in default_jobs()]
-    try:
-        yield
-    finally:
-        services.knowledge.listeners.remove(notify)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
