@@ -14,8 +14,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_KNOWLEDGE_DIR = ROOT / "knowledge"
-LOCALES_DIR = ROOT / "locales"
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+
+
+def _data_root() -> Path:
+    """Where ``knowledge/`` and ``locales/`` are: the repository for a checkout (also an editable
+    install), else the copies a built wheel carries in ``bot/bundled/`` (see setup.py)."""
+    if (ROOT / "pyproject.toml").is_file() and (ROOT / "knowledge").is_dir():
+        return ROOT
+    return BUNDLED
+
+
+DATA_ROOT = _data_root()
+DEFAULT_KNOWLEDGE_DIR = DATA_ROOT / "knowledge"
+LOCALES_DIR = DATA_ROOT / "locales"
 
 
 class ConfigError(Exception):
@@ -40,6 +52,9 @@ class Settings(BaseModel):
     pseudonym_key: SecretStr = Field(
         description="HMAC key for pseudonymous user references; when unset, a random key is "
         "created once in DATA_DIR/pseudonym.key",
+    )
+    conversation_minutes: float = Field(
+        30, gt=0, le=10080, description="Quiet minutes after which a chat's focus is forgotten"
     )
     retention_days: int = Field(365, ge=1, description="Days to keep raw question texts, comments")
     host: str = Field("0.0.0.0", description="Address `dvcbot serve` listens on")

@@ -1,87 +1,120 @@
-"""Free text: search the knowledge base, then answer, ask which one was meant, or decline."""
+"""Free text about procedures and places: composed from the understanding step.
+
+A procedure named with confidence becomes the focus and is answered (with every section asked
+for, and the office of a place named with it); a follow-up shows the asked sections of the focus;
+a place gets its one-stop office; close candidates get "which one?"; anything else an honest
+decline with where to ask.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation.actions import Meaning, NoneOfThese, ShowEntry
+from bot.conversation.actions import AskPerson, Meaning, NoneOfThese, ShowEntry
 from bot.conversation.dialog import Route, Turn
-from bot.conversation.replies import Button, Reply
-from bot.knowledge.schema import Procedure, Section
+from bot.conversation.replies import Button, Presents, Reply
+from bot.conversation.understanding import Understanding
+from bot.knowledge.schema import Procedure
 from bot.retrieval.engine import Result
-from bot.retrieval.text import clean, fold, has_letters
-from handlers.views import entry_reply, entry_title, section_reply
+from bot.retrieval.text import fold
+from handlers.views import entry_reply, entry_title, info, office_reply, section_reply
+
+ANSWERING = frozenset({"question", "follow-up", "place", "clarify", "decline", "empty"})
+DECLINES_BEFORE_HANDOFF = 2
 
 
 def matches(turn: Turn) -> bool:
     inc = turn.incoming
-    return (bool(inc.text) and not inc.command) or isinstance(inc.action, NoneOfThese | Meaning)
+    if isinstance(inc.action, NoneOfThese | Meaning):
+        return True
+    return bool(inc.text) and not inc.command and turn.understood.act in ANSWERING
 
 
 async def handle(turn: Turn) -> list[Reply]:
     inc = turn.incoming
     if isinstance(inc.action, NoneOfThese | Meaning):
         return await _action(turn, inc.action)
-    limit = turn.services.settings.max_message_chars
-    raw = inc.text or ""
-    text = clean(raw, limit)
-    notes = [Reply(turn.t("toolong.text"), kind="info")] if len(raw) > limit else []
-    if not has_letters(text):
-        return [*notes, Reply(turn.t("empty.text"), kind="info")]
-    return notes + await answer(turn, text)
+    notes = [info(turn, turn.t("toolong.text"))] if len(inc.text or "") > \
+        turn.services.settings.max_message_chars else []
+    return notes + await answer(turn, turn.understood)
 
 
-async def answer(turn: Turn, text: str) -> list[Reply]:
-    result = turn.services.knowledge.engine.ask(text)
-    follow_up = _follow_up(turn, result)
+async def answer(turn: Turn, understood: Understanding) -> list[Reply]:
+    act = understood.act
+    if act in ("question", "follow-up") and understood.entry_id:
+        replies = await _about_entry(turn, understood)
+    elif act == "place":
+        replies = [await _offices(turn, understood)]
+    elif act == "clarify" and understood.result:
+        replies = [await _clarify(turn, understood)]
+    elif act == "empty":
+        replies = [info(turn, turn.t("empty.text"))]
+    else:
+        replies = [await _decline(turn, understood)]
+    if act != "decline":
+        await turn.remember(declines=0)
+    return replies
+
+
+async def _about_entry(turn: Turn, understood: Understanding) -> list[Reply]:
+    kb = turn.services.knowledge.kb
+    entry = kb.entries[understood.entry_id or ""]
+    sections = understood.sections if isinstance(entry, Procedure) else ()
+    replies: list[Reply] = []
+    if understood.act == "follow-up" and sections and isinstance(entry, Procedure):
+        replies.append(section_reply(turn, entry, sections))
+    else:
+        store, inc = turn.store, turn.incoming
+        question = _question_log(understood, "answer")
+        _, answer_id = await store.call(
+            lambda: store.record_answer(inc.user, inc.channel, question, entry.id)
+        )
+        replies.append(entry_reply(turn, entry, sections, answer_id))
+    await turn.remember(focus_entry=entry.id)
+    if understood.offices:
+        replies.append(await _offices(turn, understood, rated=False))
+    return replies
+
+
+async def _offices(turn: Turn, understood: Understanding, rated: bool = True) -> Reply:
+    offices = list(understood.offices[:3])
+    answer_id = None
+    if rated:
+        store, inc = turn.store, turn.incoming
+        answer_id = await store.call(
+            lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
+        )
+    await turn.remember(focus_office=offices[0].id)
+    return office_reply(turn, offices, answer_id)
+
+
+def _question_log(understood: Understanding, decision: str) -> dict[str, Any]:
+    result = understood.result
+    return {"text": understood.question, "decision": decision,
+            "section": understood.sections[0] if understood.sections else None,
+            "candidates": [dict(vars(c)) for c in result.candidates] if result else []}
+
+
+async def _log(turn: Turn, understood: Understanding, decision: str) -> int:
     store, inc = turn.store, turn.incoming
-    decision = "answer" if follow_up else result.decision
-    if result.ambiguous and decision not in {"answer", "empty"}:
-        decision = "clarify"  # the bot asks which meaning of a short form was meant
-    question: dict[str, Any] = {"text": text, "decision": decision, "section": result.section,
-                                "candidates": [dict(vars(c)) for c in result.candidates]}
-    if result.decision == "answer" and result.best and follow_up is None:
-        return [await _answer_entry(turn, result.best.entry_id, result.section, question)]
-    question_id = await store.call(lambda: store.log_question(inc.user, inc.channel, **question))
-    if follow_up is not None:
-        return [section_reply(turn, follow_up, result.section)] if result.section else []
-    if result.ambiguous and result.decision != "answer":
-        return [_ambiguous(turn, result, question_id)]
-    if result.decision == "clarify":
-        return [_clarify(turn, result, question_id)]
-    if result.decision == "empty":
-        return [Reply(turn.t("empty.text"), kind="info")]
-    return [Reply(turn.render("decline"), kind="decline")]
+    question = _question_log(understood, decision)
+    return await store.call(lambda: store.log_question(inc.user, inc.channel, **question))
 
 
-def _follow_up(turn: Turn, result: Result) -> Procedure | None:
-    """'còn lệ phí thì sao?' right after an answer: the section of the entry just discussed."""
-    if result.decision not in {"decline", "empty"} or not result.section:
-        return None
-    last = turn.user.get("last_entry")
-    entry = turn.services.knowledge.kb.get(last) if last else None
-    words = fold(result.question).split()
-    return entry if isinstance(entry, Procedure) and len(words) <= 6 else None
-
-
-async def _answer_entry(turn: Turn, entry_id: str, section: Section | None,
-                        question: dict[str, Any]) -> Reply:
-    entry = turn.services.knowledge.kb.entries[entry_id]
-    store, inc = turn.store, turn.incoming
-    _, answer_id = await store.call(
-        lambda: store.record_answer(inc.user, inc.channel, question, entry_id)
-    )
-    turn.user["last_entry"] = entry_id
-    return entry_reply(turn, entry, section if isinstance(entry, Procedure) else None, answer_id)
-
-
-def _clarify(turn: Turn, result: Result, question_id: int) -> Reply:
+async def _clarify(turn: Turn, understood: Understanding) -> Reply:
+    result = understood.result
+    assert result is not None
+    question_id = await _log(turn, understood, "clarify")
+    if result.ambiguous:
+        return _ambiguous(turn, result, question_id)
     kb = turn.services.knowledge.kb
     choices = [kb.entries[c.entry_id] for c in result.choices]
     buttons = [(Button(entry_title(turn, e)[:60], ShowEntry(e.id)),) for e in choices]
     buttons.append((Button(turn.t("button.none_of_these"), NoneOfThese(question_id)),))
     text = turn.render("clarify", choices=[{"title": entry_title(turn, e)} for e in choices])
-    return Reply(text, buttons=tuple(buttons), kind="clarify")
+    await turn.remember(choices=tuple(e.id for e in choices))
+    presents = Presents(clarify=tuple(e.id for e in choices), lang=turn.lang)
+    return Reply(text, buttons=tuple(buttons), kind="clarify", presents=presents)
 
 
 def _ambiguous(turn: Turn, result: Result, question_id: int) -> Reply:
@@ -90,24 +123,38 @@ def _ambiguous(turn: Turn, result: Result, question_id: int) -> Reply:
         (Button(meaning, Meaning(question_id, i)),) for i, meaning in enumerate(syn.ambiguous)
     )
     text = turn.render("ambiguous", term=syn.term, meanings=syn.ambiguous)
-    return Reply(text, buttons=buttons, kind="clarify")
+    clarify = tuple(c.entry_id for c in result.choices)
+    return Reply(text, buttons=buttons, kind="clarify",
+                 presents=Presents(clarify=clarify, lang=turn.lang))
+
+
+async def _decline(turn: Turn, understood: Understanding) -> Reply:
+    question_id = await _log(turn, understood, "decline")
+    declines = turn.state.declines + 1
+    await turn.remember(declines=declines)
+    handoff = declines >= DECLINES_BEFORE_HANDOFF
+    buttons = ((Button(turn.t("button.person"), AskPerson(question_id)),),) if handoff else ()
+    return Reply(turn.render("decline"), kind="decline", buttons=buttons,
+                 presents=Presents(decline=True, handoff=handoff, lang=turn.lang))
 
 
 async def _action(turn: Turn, action: NoneOfThese | Meaning) -> list[Reply]:
     store = turn.store
     if isinstance(action, NoneOfThese):
-        return [Reply(turn.t("none_of_these.text"), kind="info")]
+        return [info(turn, turn.t("none_of_these.text"))]
     row = await store.call(store.question, action.question_id)
     text = row["text"] if row else None
     if not text:
-        return [Reply(turn.t("empty.text"), kind="info")]
+        return [info(turn, turn.t("empty.text"))]
     engine = turn.services.knowledge.engine
     syn = engine.normalise(text).ambiguous
-    if not syn or action.choice >= len(syn[0].ambiguous):
-        return await answer(turn, text)
-    meaning = syn[0].ambiguous[action.choice]
-    rewritten = " ".join(meaning if fold(w) == fold(syn[0].term) else w for w in text.split())
-    return await answer(turn, rewritten)
+    if syn and action.choice < len(syn[0].ambiguous):
+        meaning = syn[0].ambiguous[action.choice]
+        text = " ".join(meaning if fold(w) == fold(syn[0].term) else w for w in text.split())
+    from bot.conversation.understanding import understand
+
+    understood = understand(text, turn.state, engine, turn.services.settings.max_message_chars)
+    return await answer(turn, understood)
 
 
 ROUTE = Route("ask", matches, handle)

@@ -66,7 +66,8 @@ async def _rate(turn: Turn, answer_id: int, value: int) -> list[Reply]:
         lambda: store.save_rating(answer_id, inc.user, inc.channel, option.value, option.satisfied,
                                   len(survey.scale), answer["entry_id"], field, answer["office_id"])
     )
-    await turn.remember(last_rated=answer_id)
+    unhappy = turn.state.unhappy + (not option.satisfied)
+    await turn.remember(last_rated=answer_id, unhappy=unhappy)
     if option.satisfied or not survey.reasons:
         return [Reply(turn.t("rating.thanks"), kind="thanks")]
     question = (survey.reason_question_en if turn.lang == "en" else survey.reason_question)
@@ -92,7 +93,7 @@ async def _reason(turn: Turn, answer_id: int, reason: str) -> list[Reply]:
 
 async def _comment(turn: Turn) -> list[Reply]:
     text = clean(turn.incoming.args, 1000)
-    answer_id = turn.user.get("last_rated")
+    answer_id = turn.state.last_rated
     if not text:
         return [Reply(turn.t("comment.empty"), kind="info")]
     if not answer_id:

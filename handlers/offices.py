@@ -1,21 +1,20 @@
-"""One-stop offices: /office, ``o:<office-id>``, and questions such as
-"một cửa phường Đồng Hới mấy giờ mở cửa" or "trung tâm hành chính công ở đâu".
+"""One-stop offices: /office [place], the office buttons, and "where is the one-stop office"
+asked without a place (the list of provincial centres and how to find one's commune).
 
-A question naming a place (also a former commune or ward) gets that office; a "where is it"
-question without a place gets the list.  A general question about opening hours is left to the
-FAQ, which explains the usual hours.
+A message that names a place (also a former commune or ward) is read by the understanding step
+and answered by ``handlers/ask.py``, with the procedure when one is named too.
 """
 
 from __future__ import annotations
 
-import re
-
 from bot.conversation.actions import ShowOffice
 from bot.conversation.dialog import Route, Turn
-from bot.conversation.replies import Button, Reply, rows
+from bot.conversation.replies import Reply
 from bot.knowledge.schema import Office
-from bot.retrieval.offices import find_offices, has_cue, is_office_question
-from handlers.views import rating_buttons, survey_question
+from bot.retrieval.offices import has_cue, is_office_question
+from handlers.views import office_menu, office_reply
+
+WHERE = ("o dau", "dia chi", "cho nao", "where")
 
 
 def matches(turn: Turn) -> bool:
@@ -23,10 +22,10 @@ def matches(turn: Turn) -> bool:
     if inc.command in {"office", "offices", "motcua"} or isinstance(inc.action, ShowOffice):
         return True
     text = inc.text or ""
-    if inc.command or not text or not is_office_question(text):
+    if inc.command or not text or not is_office_question(text) or not has_cue(text, WHERE):
         return False
-    offices = turn.services.knowledge.kb.offices
-    return bool(find_offices(offices, text)) or has_cue(text, ("o dau", "dia chi", "cho nao"))
+    understood = turn.understood
+    return not understood.offices and understood.entry_id is None
 
 
 async def handle(turn: Turn) -> list[Reply]:
@@ -34,14 +33,15 @@ async def handle(turn: Turn) -> list[Reply]:
     offices = turn.services.knowledge.kb.offices
     if isinstance(inc.action, ShowOffice):
         chosen = [o for o in offices if o.id == inc.action.office_id]
-        return [await _details(turn, chosen)] if chosen else [_menu(turn, offices, "office.list")]
-    query = inc.args if inc.command else (inc.text or "")
-    found = find_offices(offices, query) if query else []
+        return [await _details(turn, chosen)] if chosen else [office_menu(turn, offices,
+                                                                          "office.list")]
+    query = inc.args if inc.command else ""
+    found = turn.services.knowledge.engine.places.find(query, context=True) if query else []
     if found:
         return [await _details(turn, found[:3])]
-    if inc.command and query:
-        return [_menu(turn, offices, "office.not_found")]
-    return [_menu(turn, offices, "office.choose")]
+    if query:
+        return [office_menu(turn, offices, "office.not_found")]
+    return [office_menu(turn, offices, "office.choose")]
 
 
 async def _details(turn: Turn, offices: list[Office]) -> Reply:
@@ -49,22 +49,8 @@ async def _details(turn: Turn, offices: list[Office]) -> Reply:
     answer_id = await store.call(
         lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
     )
-    text = f"{turn.render('office', offices=offices)}\n\n{survey_question(turn)}"
-    return Reply(text, buttons=rating_buttons(turn, answer_id), kind="answer", answer_id=answer_id)
-
-
-def _label(office: Office) -> str:
-    short = re.sub("trung tâm phục vụ hành chính công", "TTPVHCC", office.name, flags=re.I)
-    return short[:60]
-
-
-def _menu(turn: Turn, offices: list[Office], key: str) -> Reply:
-    """The provincial centres as buttons, and how to find one's commune (80 buttons is too many
-    for a phone)."""
-    province = sorted((o for o in offices if o.level == "province"), key=lambda o: o.name)
-    buttons = [Button(_label(o), ShowOffice(o.id)) for o in province]
-    text = f"{turn.t(key)}\n{turn.t('office.type_commune')}"
-    return Reply(text, buttons=rows(buttons, per_row=1), kind="info")
+    await turn.remember(focus_office=offices[0].id)
+    return office_reply(turn, offices, answer_id)
 
 
 ROUTE = Route("offices", matches, handle)

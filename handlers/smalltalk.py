@@ -1,37 +1,32 @@
-"""Greetings, thanks, "who are you": a friendly reply saying what the bot does, not a decline."""
+"""Greetings, thanks, goodbyes, "what can you do", and off-topic messages: a friendly reply
+saying what the bot is for, never a decline."""
 
 from __future__ import annotations
 
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Reply
-from bot.retrieval.lexicon import SMALLTALK_PHRASES, STOP_FOLDED
-from bot.retrieval.text import fold, words
+from handlers.views import info
 
-
-def kind_of(text: str) -> str | None:
-    """The smalltalk kind when the message is nothing but smalltalk (and function words)."""
-    padded = f" {' '.join(fold(w) for w in words(text))} "
-    found = None
-    for kind in ("who", "thanks", "bye", "greeting"):
-        for phrase in sorted(SMALLTALK_PHRASES[kind], key=len, reverse=True):
-            if f" {phrase} " in padded:
-                padded = padded.replace(f" {phrase} ", " ")
-                found = found or kind
-    rest = [w for w in padded.split() if w not in STOP_FOLDED and w not in {"ban", "nhe", "nha"}]
-    return found if found and not rest else None
+ACTS = frozenset({"greeting", "thanks", "bye", "help", "offtopic"})
 
 
 def matches(turn: Turn) -> bool:
     inc = turn.incoming
-    return bool(inc.text) and not inc.command and kind_of(inc.text or "") is not None
+    return bool(inc.text) and not inc.command and turn.understood.act in ACTS
 
 
 async def handle(turn: Turn) -> list[Reply]:
-    kind = kind_of(turn.incoming.text or "") or "greeting"
-    text = turn.t(f"smalltalk.{kind}")
-    if kind == "who":
+    understood = turn.understood
+    act = understood.act
+    text = turn.t(f"smalltalk.{act}")
+    if act == "offtopic":  # logged, so that staff see what people ask beyond the bot
+        store, inc = turn.store, turn.incoming
+        await store.call(lambda: store.log_question(
+            inc.user, inc.channel, text=understood.question, decision="decline", section=None,
+            candidates=[]))
+    if act == "help":
         text = f"{text}\n\n{turn.render('help')}"
-    return [Reply(text, kind="info")]
+    return [info(turn, text, act=act)]
 
 
 ROUTE = Route("smalltalk", matches, handle)

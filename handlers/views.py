@@ -1,12 +1,18 @@
-"""Reply builders shared by several handlers: data in, ``Reply`` out (text from templates)."""
+"""Reply builders shared by several handlers: data in, ``Reply`` out (text from templates).
+
+Every builder fills ``Reply.presents``: what the reply shows, as data.
+"""
 
 from __future__ import annotations
 
-from bot.conversation.actions import Rate, ShowEntry
+import re
+from collections.abc import Sequence
+
+from bot.conversation.actions import Rate, ShowEntry, ShowOffice
 from bot.conversation.dialog import Turn
-from bot.conversation.replies import Button, Reply, rows
+from bot.conversation.replies import Button, Presents, Reply, rows
 from bot.knowledge.loader import AnyEntry
-from bot.knowledge.schema import SECTIONS, Faq, Procedure, Section
+from bot.knowledge.schema import SECTIONS, Faq, Office, Procedure, Section
 
 
 def entry_title(turn: Turn, entry: AnyEntry) -> str:
@@ -16,10 +22,17 @@ def entry_title(turn: Turn, entry: AnyEntry) -> str:
     return entry.question_en if turn.lang == "en" and entry.question_en else entry.question
 
 
-def section_buttons(turn: Turn, entry_id: str, exclude: Section | None = None) -> list[Button]:
-    return [
-        Button(turn.t(f"section.{s}"), ShowEntry(entry_id, s)) for s in SECTIONS if s != exclude
-    ]
+def localised(entry: AnyEntry, lang: str) -> AnyEntry:
+    """The entry with its English parts in place of the Vietnamese ones, for English replies."""
+    if lang != "en" or not isinstance(entry, Procedure) or entry.en is None:
+        return entry
+    english = {k: v for k, v in entry.en if v not in (None, [])}
+    return entry.model_copy(update=english)
+
+
+def section_buttons(turn: Turn, entry_id: str, exclude: Sequence[Section] = ()) -> list[Button]:
+    return [Button(turn.t(f"section.{s}"), ShowEntry(entry_id, s))
+            for s in SECTIONS if s not in exclude]
 
 
 def rating_buttons(turn: Turn, answer_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -37,25 +50,61 @@ def survey_question(turn: Turn) -> str:
     return survey.question_en if turn.lang == "en" else survey.question
 
 
-def entry_reply(turn: Turn, entry: AnyEntry, section: Section | None, answer_id: int | None,
-                ) -> Reply:
+def entry_reply(turn: Turn, entry: AnyEntry, sections: Sequence[Section],
+                answer_id: int | None) -> Reply:
     """A procedure or FAQ answer; ``answer_id`` adds the one-tap rating (once per answer)."""
     buttons: list[tuple[Button, ...]] = []
-    if isinstance(entry, Faq):
-        text = turn.render("faq", entry=entry)
+    shown = localised(entry, turn.lang)
+    if isinstance(shown, Faq):
+        text = turn.render("faq", entry=shown)
+        sections = ()
     else:
-        text = turn.render("procedure", entry=entry, section=section)
-        buttons += rows(section_buttons(turn, entry.id, exclude=section), per_row=3)
+        text = turn.render("procedure", entry=shown, sections=list(sections))
+        buttons += rows(section_buttons(turn, entry.id, exclude=sections), per_row=3)
     if answer_id is not None:
         buttons.extend(rating_buttons(turn, answer_id))
         text = f"{text}\n\n{survey_question(turn)}"
+    presents = Presents(answers=(entry.id,), sections=tuple(sections), lang=turn.lang)
     return Reply(text, title=entry_title(turn, entry), buttons=tuple(buttons), kind="answer",
-                 answer_id=answer_id)
+                 answer_id=answer_id, presents=presents)
 
 
-def section_reply(turn: Turn, entry: Procedure, section: Section) -> Reply:
-    text = turn.render("section", entry=entry, section=section)
+def section_reply(turn: Turn, entry: Procedure, sections: Sequence[Section]) -> Reply:
+    shown = localised(entry, turn.lang)
+    text = turn.render("sections", entry=shown, sections=list(sections))
     others = [Button(turn.t("button.overview"), ShowEntry(entry.id))]
-    others += section_buttons(turn, entry.id, exclude=section)
+    others += section_buttons(turn, entry.id, exclude=sections)
+    presents = Presents(answers=(entry.id,), sections=tuple(sections), lang=turn.lang)
     return Reply(text, title=entry_title(turn, entry), buttons=rows(others, per_row=3),
-                 kind="answer")
+                 kind="answer", presents=presents)
+
+
+def office_reply(turn: Turn, offices: Sequence[Office], answer_id: int | None) -> Reply:
+    text = turn.render("office", offices=list(offices))
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if answer_id is not None:
+        text = f"{text}\n\n{survey_question(turn)}"
+        buttons = rating_buttons(turn, answer_id)
+    presents = Presents(offices=tuple(o.id for o in offices), lang=turn.lang)
+    return Reply(text, buttons=buttons, kind="answer", answer_id=answer_id, presents=presents)
+
+
+def office_menu(turn: Turn, offices: Sequence[Office], key: str) -> Reply:
+    """The provincial centres as buttons, and how to find one's commune (80 buttons is too many
+    for a phone)."""
+    province = sorted((o for o in offices if o.level == "province"), key=lambda o: o.name)
+    buttons = [Button(_label(o), ShowOffice(o.id)) for o in province]
+    text = f"{turn.t(key)}\n{turn.t('office.type_commune')}"
+    return Reply(text, buttons=rows(buttons, per_row=1), kind="info",
+                 presents=Presents(lang=turn.lang))
+
+
+def _label(office: Office) -> str:
+    short = re.sub("trung tâm phục vụ hành chính công", "TTPVHCC", office.name, flags=re.I)
+    return short[:60]
+
+
+def info(turn: Turn, text: str, act: str | None = None, **presents: object) -> Reply:
+    """A short reply from the catalogs (acts, notices)."""
+    return Reply(text, kind="info",
+                 presents=Presents(act=act, lang=turn.lang, **presents))  # type: ignore[arg-type]

@@ -57,12 +57,18 @@ async def test_follow_up_uses_the_procedure_just_discussed(chat: Chat, follow_up
 
 
 async def test_out_of_scope_is_declined_with_hotline_and_portal(chat: Chat) -> None:
-    [reply] = await chat.say("giá xăng hôm nay bao nhiêu")
-    assert reply.kind == "decline"
+    [reply] = await chat.say("xin giấy phép khai thác khoáng sản nộp ở đâu")
+    assert reply.kind == "decline" and reply.presents.decline
     kb = chat.dialog.services.knowledge.kb
     assert kb.contacts.national_hotline in reply.text
     assert str(kb.contacts.national_portal) in reply.text
     assert not reply.flat_buttons  # no rating after a decline
+
+
+async def test_off_topic_says_what_the_bot_is_for(chat: Chat) -> None:
+    [reply] = await chat.say("giá xăng hôm nay bao nhiêu")
+    assert reply.presents.act == "offtopic" and not reply.presents.decline
+    assert "thủ tục hành chính" in reply.text and "cán bộ bổ sung" not in reply.text
 
 
 async def test_decline_is_logged_for_staff(chat: Chat) -> None:

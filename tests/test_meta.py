@@ -92,7 +92,8 @@ def test_every_template_renders_for_every_entry_and_section(kb: KnowledgeBase, l
     for entry in kb.entries.values():
         if isinstance(entry, Procedure):
             for section in (*SECTIONS, None):
-                text = renderer.render("procedure", lang, entry=entry, section=section, **ctx)
+                chosen = [section] if section else []
+                text = renderer.render("procedure", lang, entry=entry, sections=chosen, **ctx)
                 assert entry.agency in text
         else:
             assert renderer.render("faq", lang, entry=entry, **ctx)

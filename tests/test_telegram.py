@@ -212,7 +212,7 @@ async def test_polling_decline_has_the_hotline_and_no_buttons(
         fake: FakeTelegram, tg_services: Services) -> None:
     async with polling(make_channel(tg_services)):
         lan = Citizen(fake, pusher(fake))
-        [decline] = await lan.say("giá xăng hôm nay bao nhiêu")
+        [decline] = await lan.say("xin giấy phép khai thác khoáng sản ở đâu")
     hotline = tg_services.knowledge.kb.contacts.national_hotline
     assert hotline in check_html(decline.params["text"])
     assert not buttons(decline)
@@ -484,7 +484,7 @@ async def test_webhook_registered_with_secret_and_a_conversation(
         [fee] = await lan.press(lan.button("Lệ phí"))
         [thanks] = await lan.press(next(d for d in buttons(answer).values() if d.startswith("r:")))
         [clarify] = await lan.say("giấy phép lái xe")
-        [decline] = await lan.say("giá xăng hôm nay")
+        [decline] = await lan.say("xin giấy phép khai thác khoáng sản")
         store = dialog_of(server).services.store
         ratings = list(store.db["ratings"].rows)
     assert answer.params["text"].startswith("<b>Đăng ký kết hôn</b>")

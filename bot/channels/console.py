@@ -60,9 +60,11 @@ class ConsoleChat:
         return replies
 
     async def run(self) -> None:
-        kb = self.dialog.services.knowledge.kb
-        self.write(f"dvc-bot — {len(kb.entries)} mục, phiên bản {kb.version}. "
-                   "Gõ câu hỏi; số để bấm nút; /help; Ctrl-D để thoát.\n")
+        services = self.dialog.services
+        kb = services.knowledge.kb
+        banner = services.renderer.t(services.settings.default_locale, "console.banner",
+                                     count=len(kb.entries), version=kb.version)
+        self.write(banner + "\n")
         while True:
             line = await self.read("> ")
             if line is None or line.strip() in {"/quit", "/exit"}:

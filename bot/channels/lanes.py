@@ -1,7 +1,9 @@
 """Work in lanes: one job at a time per key (a chat), in arrival order; keys run side by side.
 
-Used twice by the Telegram channel: incoming updates (a citizen's second message is handled
-after the first) and outgoing sends (a 429 pause holds only that chat's lane).
+The one per-chat ordering mechanism of the channels.  Telegram uses it twice: incoming updates
+(a citizen's second message is handled after the first) and outgoing sends (a 429 pause holds only
+that chat's lane).  Zalo runs each webhook event — handling and sending its replies — in the
+user's lane.
 """
 
 from __future__ import annotations
@@ -64,15 +66,16 @@ class Lanes:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
 
-    async def drain(self, timeout: float) -> int:
+    async def drain(self, timeout: float | None = None) -> int:
         """Wait for every lane to empty (new jobs included); cancel what is left at the deadline.
 
-        Returns the number of jobs that did not run.
+        Without a timeout, wait as long as it takes.  Returns the number of jobs that did not run.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._workers and loop.time() < deadline:
-            await asyncio.wait(set(self._workers), timeout=deadline - loop.time())
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._workers and (deadline is None or loop.time() < deadline):
+            left = None if deadline is None else deadline - loop.time()
+            await asyncio.wait(set(self._workers), timeout=left)
         left = len(self)
         for task in list(self._workers):
             task.cancel()

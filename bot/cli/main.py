@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
@@ -112,11 +113,16 @@ def _load_or_exit(root: Path):  # type: ignore[no-untyped-def]
 )
 @click.option("--knowledge-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def eval_(file: Path, json_out: Path | None, knowledge_dir: Path | None) -> None:
-    """Run a question file (format of shared/eval/dev.yaml) and print the figures."""
+    """Run a question or conversation file (shared/eval/FORMAT.md) and print the figures."""
+    from bot.conversation import evaluation as conversations
     from bot.retrieval import evaluation
     from bot.retrieval.engine import Engine
 
     settings = _settings(knowledge_dir=knowledge_dir)
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    if conversations.is_conversations(data):
+        asyncio.run(_eval_conversations(settings, conversations.parse(data), json_out))
+        return
     engine = Engine(_load_or_exit(settings.knowledge_dir))
     report = evaluation.run(engine, evaluation.load_cases(file))
     click.echo(
@@ -130,6 +136,27 @@ def eval_(file: Path, json_out: Path | None, knowledge_dir: Path | None) -> None
         )
     if json_out:
         rows = [o.as_json() for o in report.outcomes]
+        json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(report.last_line())
+
+
+async def _eval_conversations(settings: Settings, items: list[Any], json_out: Path | None) -> None:
+    """Each conversation through the real dialog, on a temporary store."""
+    import tempfile
+
+    from bot.app import build_dialog, build_services
+    from bot.conversation import evaluation as conversations
+
+    with tempfile.TemporaryDirectory(prefix="dvcbot-eval-") as tmp:
+        services = build_services(settings.model_copy(update={"data_dir": Path(tmp)}))
+        try:
+            report = await conversations.run(build_dialog(services), items)
+        finally:
+            services.store.close()
+    for line in report.table():
+        click.echo(line)
+    if json_out:
+        rows = [t.as_json() for t in report.turns]
         json_out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     click.echo(report.last_line())
 

@@ -6,15 +6,18 @@ Handlers live in ``handlers/``, one module per intent, each exposing ``ROUTE``. 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.config import Settings
 from bot.conversation.i18n import pick_language
 from bot.conversation.render import Renderer
 from bot.conversation.replies import Incoming, Reply
+from bot.conversation.state import ChatState
+from bot.conversation.understanding import Understanding, understand
 from bot.knowledge.holder import KnowledgeHolder
 from bot.retrieval.engine import Engine
 from bot.store.store import Store
@@ -37,7 +40,8 @@ class Turn:
     incoming: Incoming
     services: Services
     lang: str
-    user: dict[str, Any]
+    state: ChatState
+    _understood: Understanding | None = None
 
     def t(self, key: str, **values: Any) -> str:
         return self.services.renderer.t(self.lang, key, **values)
@@ -50,10 +54,19 @@ class Turn:
     def store(self) -> Store:
         return self.services.store
 
+    @property
+    def understood(self) -> Understanding:
+        """The message read once, with the chat's state (see ``understanding``)."""
+        if self._understood is None:
+            self._understood = understand(self.incoming.text or "", self.state,
+                                          self.services.knowledge.engine,
+                                          self.services.settings.max_message_chars)
+        return self._understood
+
     async def remember(self, **fields: Any) -> None:
-        self.user.update(fields)
-        inc = self.incoming
-        await self.store.call(lambda: self.store.save_user(inc.user, inc.channel, **fields))
+        self.state = replace(self.state, **fields)
+        inc, row = self.incoming, self.state.to_row()
+        await self.store.call(lambda: self.store.save_user(inc.user, inc.channel, **row))
 
 
 Matcher = Callable[[Turn], bool]
@@ -79,19 +92,30 @@ class Dialog:
             log.info("duplicate event %s on %s ignored", incoming.event_id, incoming.channel)
             return []
         turn = await self._turn(incoming, dict(user))
+        if incoming.text and not incoming.command:
+            understood = turn.understood
+            if understood.lang != turn.lang:
+                turn.lang = understood.lang
+                await turn.remember(locale=understood.lang)
         for route in self.routes:
             if route.matches(turn):
                 try:
-                    return await route.handle(turn)
+                    replies = await route.handle(turn)
+                    await turn.remember()  # the state, with the time of this message
+                    return replies
                 except Exception:
                     log.exception("handler %s failed", route.name)
                     return [Reply(turn.t("error.text"), kind="error")]
         return []
 
     async def _turn(self, incoming: Incoming, user: dict[str, Any]) -> Turn:
-        lang = user.get("locale")
-        turn = Turn(incoming, self.services, lang or self.services.settings.default_locale, user)
-        if not lang:  # first contact: take the platform's language and remember it
-            turn.lang = pick_language(incoming.locale, self.services.settings.default_locale)
-            await turn.remember(locale=turn.lang)
+        settings = self.services.settings
+        ttl = dt.timedelta(minutes=settings.conversation_minutes)
+        now = dt.datetime.now(dt.UTC)
+        state = replace(ChatState.from_row(user, now, ttl), seen=now.isoformat(timespec="seconds"))
+        turn = Turn(incoming, self.services, state.locale or settings.default_locale, state)
+        if not state.locale:  # first contact: take the platform's language and remember it
+            turn.lang = pick_language(incoming.locale, settings.default_locale)
+            state = replace(state, locale=turn.lang)
+        turn.state = state
         return turn

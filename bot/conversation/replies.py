@@ -32,6 +32,23 @@ class Button:
         return pack(self.action) if self.action is not None else ""
 
 
+Act = Literal["greeting", "thanks", "help", "complaint", "offtopic", "bye"]
+
+
+@dataclass(frozen=True)
+class Presents:
+    """What a reply shows, as data: channels and the evaluator read this, never the text."""
+
+    answers: tuple[str, ...] = ()  # knowledge entry ids
+    sections: tuple[str, ...] = ()  # sections of the (first) entry shown
+    offices: tuple[str, ...] = ()  # one-stop office ids
+    clarify: tuple[str, ...] = ()  # entries offered to choose from
+    decline: bool = False  # an honest "I don't know" with where to ask
+    handoff: bool = False  # offers or starts a hand-over to a person
+    act: Act | None = None  # a conversational reply of this kind
+    lang: str = "vi"  # the language of the content
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str
@@ -41,6 +58,7 @@ class Reply:
     answer_id: int | None = None
     image: bytes | None = None  # PNG or SVG bytes (e.g. the officials' trend chart)
     image_name: str | None = None
+    presents: Presents = field(default_factory=Presents)
 
     @property
     def flat_buttons(self) -> list[Button]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from bot.knowledge.schema import (
     Synonym,
     SynonymsFile,
 )
-from bot.retrieval.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ class KnowledgeError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the knowledge base")
         self.problems = sorted(problems)
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics (đ→d), to compare aliases as citizens type them."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _display(path: Path, root: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.i18n import DEFAULT
 from bot.reports.indicator import BREAKDOWNS, Group, Summary
 from bot.reports.labels import DECISION_LABELS, fmt_pct, interval_text, labels, period_text
 
@@ -47,7 +48,7 @@ def shares_line(summary: Summary, lang: str) -> str:
     return f"{words['questions']}: {usage.questions} — " + " · ".join(parts)
 
 
-def full_text(summary: Summary, lang: str = "vi") -> str:
+def full_text(summary: Summary, lang: str = DEFAULT) -> str:
     words = labels(lang)
     lines = [words["title"], f"{words['period']}: {_period(summary, lang)}", "",
              overall_line(summary.overall, lang), words["indicator_note"]]
@@ -74,7 +75,7 @@ def _ranked(title: str, items: tuple[tuple[str, int], ...], words: dict[str, str
     return [title, *(rows or [f"  {words['none']}"])]
 
 
-def chat_text(summary: Summary, lang: str = "vi", top: int = 3) -> str:
+def chat_text(summary: Summary, lang: str = DEFAULT, top: int = 3) -> str:
     """The officials' /report: short enough for one chat message."""
     words = labels(lang)
     lines = [words["chat_title"], _period(summary, lang), "",

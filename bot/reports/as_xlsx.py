@@ -7,12 +7,13 @@ from typing import Any
 
 import xlsxwriter
 
+from bot.conversation.i18n import DEFAULT
 from bot.reports.as_csv import COLUMNS
 from bot.reports.indicator import Summary
 from bot.reports.labels import DECISION_LABELS, labels
 
 
-def to_xlsx(summary: Summary, lang: str = "vi") -> bytes:
+def to_xlsx(summary: Summary, lang: str = DEFAULT) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     formats = {"pct": book.add_format({"num_format": "0.0%"}),

@@ -12,7 +12,6 @@ from bot.conversation.replies import Reply
 from bot.reports.as_text import chat_text
 from bot.reports.chart_png import trend_png
 from bot.reports.indicator import MIN_RATINGS, Period, names_from, summarise
-from bot.reports.labels import labels
 
 if TYPE_CHECKING:
     from bot.conversation.dialog import Turn
@@ -28,7 +27,7 @@ async def report_command(turn: Turn) -> list[Reply]:
     replies = [Reply(chat_text(summary, turn.lang), kind="admin")]
     if summary.overall.ratings:
         png = await asyncio.to_thread(trend_png, period.weeks(), summary.groups["week"])
-        caption = labels(turn.lang)["chat_image"].format(n=MIN_RATINGS)
+        caption = turn.t("report.chat_image", n=MIN_RATINGS)
         replies.append(Reply(caption, kind="admin", image=png,
                              image_name=f"hai-long-{period.end.isoformat()}.png"))
     return replies

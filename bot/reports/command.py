@@ -15,19 +15,29 @@ import click
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.conversation.i18n import DEFAULT, LANGUAGES
 from bot.knowledge.loader import KnowledgeError, load_knowledge
 from bot.reports.as_csv import to_csv
 from bot.reports.as_html import to_html
 from bot.reports.as_text import full_text
 from bot.reports.as_xlsx import to_xlsx
-from bot.reports.indicator import Names, Period, Summary, local_today, names_from, summarise
+from bot.reports.catalog import word
+from bot.reports.indicator import (
+    Names,
+    Period,
+    Summary,
+    channel_names,
+    local_today,
+    names_from,
+    summarise,
+)
 from bot.store.store import Store
 
 FORMATS = ("text", "html", "csv", "xlsx")
 DEFAULT_DAYS = 30
 
 
-def render(summary: Summary, fmt: str, lang: str = "vi") -> bytes:
+def render(summary: Summary, fmt: str, lang: str = DEFAULT) -> bytes:
     if fmt == "xlsx":
         return to_xlsx(summary, lang)
     if fmt == "html":
@@ -52,7 +62,7 @@ def names_for(settings: Settings, lang: str) -> Names:
     except KnowledgeError:
         click.echo("warning: the knowledge base has errors; the report shows ids, not names",
                    err=True)
-        return Names()
+        return Names(channels=channel_names(lang), overall=word(lang, "report.all"))
 
 
 def summary_for(settings: Settings, period: Period, lang: str) -> Summary:
@@ -89,7 +99,7 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default=DEFAULT, show_default=True)
 def report(start: dt.datetime | None, end: dt.datetime | None, fmt: str, out: Path | None,
            lang: str) -> None:
     """The citizen-satisfaction indicator and usage for a period (officials)."""

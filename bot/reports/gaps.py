@@ -22,6 +22,7 @@ import yaml
 
 from bot.conversation.replies import Reply
 from bot.knowledge.loader import KnowledgeBase
+from bot.reports.catalog import word
 from bot.retrieval.lexicon import FILLER_PHRASES, SECTION_CUES, STOP_ACCENTED, STOP_FOLDED
 from bot.retrieval.text import clean, fold, words
 
@@ -76,6 +77,14 @@ class Gap:
     questions: list[Question] = field(default_factory=list)
     suggestions: list[tuple[str, int]] = field(default_factory=list)  # alias, times asked
     file: Path | None = None
+    removed: bool = False  # the nearest entry is no longer in the knowledge base
+
+    @property
+    def heading(self) -> str:
+        """The title as `dvcbot kb gaps` prints it."""
+        if self.removed:
+            return f"{self.title} (no longer in the knowledge base)".strip()
+        return self.title
 
     @property
     def counts(self) -> Counter[str]:
@@ -209,7 +218,7 @@ def _new_gap(entry_id: str, question: Question, kb: KnowledgeBase | None) -> Gap
     if entry_id == NO_ENTRY:
         return Gap(entry_id, "no candidate at all")
     title = str(question.candidates[0].get("title") or "") if question.candidates else ""
-    return Gap(entry_id, f"{title} (no longer in the knowledge base)".strip())
+    return Gap(entry_id, title, removed=True)
 
 
 def _suggestions(questions: list[Question], taken: set[str]) -> list[tuple[str, int]]:
@@ -247,7 +256,7 @@ def format_gaps(gaps: list[Gap], examples: int, root: Path | None = None) -> lis
     for gap in gaps:
         place = f"  [{_shown(gap.file, root)}]" if gap.file else ""
         counts = ", ".join(f"{n} {_KIND_NAMES[k]}" for k, n in sorted(gap.counts.items()))
-        lines += ["", f"{gap.entry_id} — {gap.title}{place}",
+        lines += ["", f"{gap.entry_id} — {gap.heading}{place}",
                   f"  {len(gap.questions)} questions: {counts}"]
         asked = Counter(q.text for q in gap.questions)
         for text, n in asked.most_common(examples):
@@ -314,19 +323,6 @@ def gaps_command(days: int, threshold: float, examples: int) -> None:
 # -- the officials' chat --------------------------------------------------------------------------
 
 CHAT_GROUPS = 8
-_CHAT = {
-    "vi": {"head": "Câu hỏi chưa trả lời tốt ({days} ngày qua): {n}, theo thủ tục gần nhất:",
-           "none": "Không có câu hỏi nào bị từ chối hay trả lời thiếu chắc chắn "
-                   "trong {days} ngày qua.",
-           "row": "• {title}: {n} câu", "hint": "  gợi ý alias: {aliases}",
-           "more": "Danh sách đầy đủ và alias để dán vào YAML: dvcbot kb gaps",
-           "nothing": "(không khớp thủ tục nào)"},
-    "en": {"head": "Questions not answered well (last {days} days): {n}, by nearest entry:",
-           "none": "No declined or low-confidence questions in the last {days} days.",
-           "row": "• {title}: {n} questions", "hint": "  suggested aliases: {aliases}",
-           "more": "Full list with aliases to paste into the YAML: dvcbot kb gaps",
-           "nothing": "(no matching entry)"},
-}
 
 
 async def gaps_reply(turn: Turn) -> list[Reply]:
@@ -338,16 +334,24 @@ async def gaps_reply(turn: Turn) -> list[Reply]:
 
 
 def chat_text(gaps: list[Gap], lang: str) -> str:
-    t = _CHAT.get(lang, _CHAT["vi"])
+    """The /gaps reply; its words are the ``gaps.chat.*`` catalog keys."""
     total = sum(len(g.questions) for g in gaps)
     if not total:
-        return t["none"].format(days=DAYS)
-    lines = [t["head"].format(days=DAYS, n=total)]
+        return word(lang, "gaps.chat.none", days=DAYS)
+    lines = [word(lang, "gaps.chat.head", days=DAYS, n=total)]
     for gap in gaps[:CHAT_GROUPS]:
-        title = t["nothing"] if gap.entry_id == NO_ENTRY else gap.title
-        lines.append(t["row"].format(title=title, n=len(gap.questions)))
+        lines.append("• " + word(lang, "gaps.chat.row", title=_chat_title(gap, lang),
+                                 n=len(gap.questions)))
         if gap.suggestions:
             aliases = "; ".join(alias for alias, _ in gap.suggestions[:3])
-            lines.append(t["hint"].format(aliases=aliases))
-    lines += ["", t["more"]]
+            lines.append("  " + word(lang, "gaps.chat.hint", aliases=aliases))
+    lines += ["", word(lang, "gaps.chat.more")]
     return "\n".join(lines)
+
+
+def _chat_title(gap: Gap, lang: str) -> str:
+    if gap.entry_id == NO_ENTRY:
+        return word(lang, "gaps.chat.nothing")
+    if gap.removed:
+        return word(lang, "gaps.chat.removed", title=gap.title).strip()
+    return gap.title

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.conversation.i18n import DEFAULT
+from bot.reports.catalog import word
 from bot.retrieval.text import clean, fold, words
 
 Z_95 = 1.96  # two-sided 95% normal quantile, as in the usual published Wilson tables
@@ -28,7 +30,7 @@ GROUP_TYPES = ("overall", *BREAKDOWNS)
 DECISIONS = ("answer", "clarify", "decline")
 GENERAL_FIELD = "Câu hỏi chung"  # ratings stored without a field (older rows) count here
 TOP = 10
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web chat", "console": "Console"}
+CHANNELS = ("telegram", "zalo", "web", "console")  # named by ``report.channel_name.<id>``
 
 
 def wilson(satisfied: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -136,8 +138,8 @@ class Names:
     entries: Mapping[str, str] = field(default_factory=dict)
     offices: Mapping[str, str] = field(default_factory=dict)
     reasons: Mapping[str, str] = field(default_factory=dict)
-    channels: Mapping[str, str] = field(default_factory=lambda: dict(CHANNEL_NAMES))
-    overall: str = "Tất cả"
+    channels: Mapping[str, str] = field(default_factory=lambda: channel_names(DEFAULT))
+    overall: str = field(default_factory=lambda: word(DEFAULT, "report.all"))
 
     def label(self, group_type: str, key: str) -> str:
         table: Mapping[str, str] = {
@@ -146,20 +148,28 @@ class Names:
         return self.overall if group_type == "overall" else table.get(key, key)
 
 
-def names_from(kb: Any, lang: str = "vi") -> Names:
+def channel_names(lang: str) -> dict[str, str]:
+    return {channel: word(lang, f"report.channel_name.{channel}") for channel in CHANNELS}
+
+
+def names_from(kb: Any, lang: str = DEFAULT) -> Names:
     """``Names`` from a ``KnowledgeBase`` (typed loosely: no knowledge import needed here)."""
-    english = lang == "en"
-    entries = {e.id: _entry_name(e, english) for e in kb.entries.values()}
+    entries = {e.id: _entry_name(e, lang) for e in kb.entries.values()}
     offices = {o.id: o.name for o in kb.offices}
-    reasons = {r.id: (r.label_en if english else r.label) for r in kb.survey.reasons}
-    return Names(entries, offices, reasons, overall="All" if english else "Tất cả")
+    reasons = {r.id: _translated(r, "label", lang) or r.label for r in kb.survey.reasons}
+    return Names(entries, offices, reasons, channel_names(lang), word(lang, "report.all"))
 
 
-def _entry_name(entry: Any, english: bool) -> str:
-    title = getattr(entry, "title", None) or getattr(entry, "question", None) or entry.id
-    if english:
-        title = getattr(entry, "title_en", None) or getattr(entry, "question_en", None) or title
-    return str(title)
+def _translated(item: Any, name: str, lang: str) -> Any:
+    """The knowledge base's own translation, ``<name>_<lang>`` (``title_en``); None if none."""
+    return getattr(item, f"{name}_{lang}", None)
+
+
+def _entry_name(entry: Any, lang: str) -> str:
+    """The title (a FAQ's question) in ``lang`` if the entry has one, else the Vietnamese."""
+    names = (_translated(entry, "title", lang), _translated(entry, "question", lang),
+             getattr(entry, "title", None), getattr(entry, "question", None))
+    return str(next((name for name in names if name), entry.id))
 
 
 # -- queries (run them on the store's thread: ``await store.call(summarise, db, period)``) ------

@@ -28,6 +28,7 @@ from bot.retrieval.lexicon import (
     STOP_ACCENTED,
     STOP_FOLDED,
 )
+from bot.retrieval.offices import PlaceIndex
 from bot.retrieval.text import Normalised, Normaliser, Token, fold, words
 
 Decision = Literal["answer", "clarify", "decline", "empty"]
@@ -401,6 +402,28 @@ class Engine:
         self.normalise = Normaliser(kb.synonyms)
         self.index = SearchIndex.build(kb, tuning)
         self.tuning = self.index.tuning
+        self.places = PlaceIndex(kb.offices, kb.contacts.province_name)
+        self._entry_words = {
+            entry_id: frozenset(w for s in surfaces for w in s.words)
+            for entry_id, surfaces in zip(self.index.ids, self.index.surfaces, strict=True)
+        }
+
+    def strip_cues(self, folded: str) -> str:
+        """A folded message without section cues and filler phrases."""
+        return _strip(folded, _CUES_AND_FILLERS)
+
+    def knows_any(self, folded_words: Sequence[str]) -> bool:
+        """Whether any of these words is in a title or alias of the knowledge base."""
+        return any(w in self.index.idf for w in folded_words if len(w) > 1)
+
+    def explains(self, entry_id: str, folded_words: Sequence[str]) -> float:
+        """Share of the words (after synonyms) found in the entry's titles and aliases."""
+        known = self._entry_words.get(entry_id, frozenset())
+        norm = self.normalise(" ".join(folded_words))
+        content = [t.folded for t in norm.tokens if not is_stop(t)]
+        if not content:
+            return 1.0
+        return sum(w in known for w in content) / len(content)
 
     def ask(self, question: str, k: int = 5) -> Result:
         started = time.perf_counter()

@@ -38,6 +38,9 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "phi",
         "bao nhieu tien",
         "mat bao nhieu",
+        "mat bao nhieu tien",
+        "het bao nhieu tien",
+        "ton bao nhieu tien",
         "het bao nhieu",
         "ton bao nhieu",
         "mat bn",
@@ -169,4 +172,77 @@ SMALLTALK_PHRASES: dict[str, tuple[str, ...]] = {
 # Greetings and "who are you" inside a question are not what it is about ("xin chào, cho hỏi …").
 FILLER_PHRASES += tuple(
     phrase for kind in ("greeting", "who", "thanks") for phrase in SMALLTALK_PHRASES[kind]
+)
+
+# -- conversation ------------------------------------------------------------------------------
+# Phrases (folded) that make a message a conversational act rather than a question about a
+# procedure.  Greeting, thanks and bye count only when the message holds nothing else.
+ACT_PHRASES: dict[str, tuple[str, ...]] = {
+    "greeting": (*SMALLTALK_PHRASES["greeting"], "chao ad a", "good morning", "good afternoon",
+                 "good evening", "xin chao ad", "hi there"),
+    "thanks": (*SMALLTALK_PHRASES["thanks"], "cam on nhieu", "cam on ad", "thanks a lot",
+               "many thanks", "thank you very much", "ok tks", "ok thanks", "vang", "ok", "oke",
+               "duoc roi", "dc r", "hieu roi"),
+    "bye": SMALLTALK_PHRASES["bye"],
+    "help": (*SMALLTALK_PHRASES["who"], "lam duoc gi", "lam dc gi", "giup duoc gi",
+             "giup dc gi", "ho tro gi", "biet lam gi", "huong dan su dung", "what can you do",
+             "how does this work", "help me", "tro giup"),
+    "person": ("gap can bo", "noi chuyen voi nguoi", "nguoi that", "gap nguoi", "noi voi can bo",
+               "chuyen cho can bo", "nhan vien tu van", "tu van vien", "goi cho toi",
+               "can bo goi lai", "lien he truc tiep voi can bo", "talk to a person",
+               "speak to a person", "real person", "human agent", "talk to someone",
+               "speak to someone", "talk to a human", "speak to a human", "gap truc tiep"),
+    "complaint": ("khieu nai", "buc minh", "buc qua", "buc xuc", "ko ai nghe", "khong ai nghe",
+                  "khong ai tra loi", "ko ai tra loi", "ko ai bat may", "khong ai bat may",
+                  "hen lan hen lua", "gay kho de", "gay kho khan", "nhung nhieu", "that vong",
+                  "qua te", "te qua", "lam an kieu gi", "tre hen", "cham tre qua", "phan nan",
+                  "complain", "complaint", "nobody answers", "no one answers", "unacceptable"),
+    "offtopic": ("gia vang", "thoi tiet", "co mua", "troi mua", "nang nong", "bong da",
+                 "ty so", "xo so", "chung khoan", "gia xang", "ke chuyen", "lam tho", "hat",
+                 "nguoi yeu", "an gi", "nau an", "weather", "football", "gold price", "joke",
+                 "bitcoin", "da thang may", "thang may trai", "may gio roi"),
+}
+
+# Words of the public-service domain (folded): a message with none of them, that matches no
+# procedure and no place, is off-topic rather than an unanswered question.
+DOMAIN_FOLDED = frozenset(
+    """thu tuc ho so giay to dang ky cap doi lam lai xin nop le phi chung nhan xac nhan dich vu
+    cong truc tuyen ubnd cong an so tu phap thue dat nha xe bang lai bao hiem tro cap khai
+    chung thuc giay phep hop dong ly hon con nuoi thai san dang kiem lao dong doanh nghiep
+    procedure document certificate register registration permit licence license apply
+    application fee tax insurance passport visa""".split()
+)
+
+# Words that mark a message as English or Vietnamese (folded; Vietnamese with and without
+# diacritics). A message with diacritics is Vietnamese.
+ENGLISH_WORDS = frozenset(
+    """the a an i we you my our your how what where when which who why do does did can could
+    is are was be have has need get apply register registration lost replace replacement
+    renew renewal certificate licence license card passport marriage birth death fee cost
+    long take online documents document office please hello thanks thank want would should
+    there it for of to in on with and or much many does app status check submitted already
+    company work permit foreign engineer baby week ward former live lives which go rent room
+    temporary residence record criminal driving too also yesterday help""".split()
+)
+VIETNAMESE_WORDS = frozenset(
+    """toi em anh chi minh ban ad oi a ah nhe nha gi sao nao dau bao nhieu lau khong ko k dc
+    duoc lam the thi con cho hoi xin can giay to ho so nop dang ky cap lai doi mat phi le
+    roi r vay v ntn j z cua o tai khi nao muon biet giup voi va hay hoac nhu""".split()
+)
+
+# Words that carry no topic of their own in a follow-up: "còn", "thế còn", "cái đó", "nó",
+# Central-dialect question words (mô, răng, rứa, chi, ni, tê), polite particles.
+FOLLOW_UP_WORDS = frozenset(
+    """con the vay cai do no dieu ay kia nay thi sao ra roi r a ah ad oi nhe nha ha hả vang
+    u ok oke dc duoc ko khong k hok hong luon nua cung di minh em toi anh chi ban e t m
+    mo rang rua ni te chi ri rua tui tau hi he ho hay hoi what about and also that it this
+    so then how is""".split()
+)
+
+# Cues that a sentence of a long letter is the question.
+QUESTION_CUES = (
+    "hoi", "xin hoi", "cho hoi", "lam sao", "the nao", "nhu the nao", "o dau", "bao nhieu",
+    "bao lau", "can gi", "giay to gi", "thu tuc gi", "duoc khong", "dc ko", "co duoc",
+    "co phai", "phai lam", "nen lam", "bat dau tu dau", "lam gi", "ra sao", "how", "what",
+    "where", "can i", "do i", "should", "a", "khong a", "ko a", "ntn",
 )

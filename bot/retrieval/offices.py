@@ -1,64 +1,147 @@
-"""Finding one-stop offices by place name, including the names of communes merged in 2025."""
+"""Finding one-stop offices by place name, including the names of communes merged in 2025.
+
+Place names are read once per knowledge load (``PlaceIndex``), not per question.  A name is
+matched on whole words of the folded message:
+- with its level word ("xã Hải Lâm", "thị trấn Hồ Xá", "phường 5 ... Đông Hà"), always;
+- bare ("hải lâm", "quán hàu"), when it has two or more syllables and is not the province's name;
+- a one-syllable name ("Xy", "Húc", "Lìa") bare only when "cũ" follows it or the chat is already
+  about places.
+Overlapping matches keep the longest ("xã Thanh Trạch" is not also "xã Thanh").
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.knowledge.schema import Office
-from bot.retrieval.text import fold
+from bot.retrieval.text import fold, words
 
 OFFICE_CUES = (
     "mot cua", "hanh chinh cong", "trung tam phuc vu", "bo phan tiep nhan", "tiep nhan ho so",
     "ubnd", "uy ban", "one stop", "office", "service centre", "service center",
 )
-WHERE_OR_HOURS = (
-    "o dau", "dia chi", "cho nao", "may gio", "gio lam viec", "mo cua", "dong cua", "thu 7",
-    "thu bay", "chu nhat", "so dien thoai", "sdt", "where", "hours", "address", "phone",
-)
-GENERIC = re.compile(
-    r"\b(trung tam phuc vu hanh chinh cong|trung tam|phuc vu|hanh chinh cong|cap xa|cap tinh|"
-    r"phuong|xa|thi tran|dac khu|tinh|thanh pho|tp|thi xa|huyen|quan|mot cua|bo phan|ubnd|cu)\b"
-)
+# Words around a place name that only say where or which level ("giờ thuộc xã nào", "cũ").
+PLACE_WORDS = ("gio thuoc", "thuoc", "sap nhap", "nhap vao", "ve dau", "len dau", "nay la",
+               "gio la", "cu", "truoc day", "nha e o", "nha toi o", "que", "ben", "former",
+               "which", "go to", "we live in", "i live in", "live in", "trung tam", "thu tuc",
+               "giay to", "lam giay to", "nop ho so", "ho so", "lam", "nop", "len", "den")
+LEVELS = ("thi tran", "dac khu", "thi xa", "thanh pho", "phuong", "xa", "huyen", "tp", "ward",
+          "commune", "town")
+_PREFIXES = ("trung tam phuc vu hanh chinh cong", "trung tam hanh chinh cong", "trung tam hcc",
+             "mot cua", "ubnd")
+_PARENS = re.compile(r"\((.*?)\)")
 
 
-def _key(name: str) -> str:
-    return " ".join(GENERIC.sub(" ", fold(name)).split())
+@dataclass(frozen=True)
+class Key:
+    words: tuple[str, ...]
+    office: Office
+    qualifier: tuple[str, ...] = ()  # words that must also be in the message ('dong ha')
+    needs_context: bool = False  # a one-syllable bare name
 
 
-_PARENS = re.compile(r"\(.*?\)")
+@dataclass(frozen=True)
+class Match:
+    office: Office
+    start: int
+    end: int  # word span in the message, qualifier included
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
 
 
-def _keys_of(name: str) -> set[str]:
-    """'phường Hải Thành' → {'hai thanh'}; a one-syllable name keeps its level: 'xa thanh'."""
-    plain = _PARENS.sub(" ", name)
-    key = _key(plain)
-    if len(key.split()) == 1:
-        return {" ".join(fold(plain).split())}
-    return {key}
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(fold(w) for w in words(text))
 
 
-def place_keys(office: Office) -> set[str]:
-    keys: set[str] = set()
-    for name in (office.name, *office.old_names, *office.aliases):
-        keys |= _keys_of(name)
-    return {k for k in keys if len(k) >= 3}
+def _strip_prefix(name: tuple[str, ...]) -> tuple[str, ...]:
+    for prefix in _PREFIXES:
+        p = tuple(prefix.split())
+        if name[: len(p)] == p:
+            return name[len(p):]
+    return name
 
 
-def find_offices(offices: list[Office], question: str) -> list[Office]:
-    """Offices whose place name (current or former) appears in the question, best first.
+def _split_level(name: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    for level in LEVELS:
+        lv = tuple(level.split())
+        if name[: len(lv)] == lv:
+            return lv, name[len(lv):]
+    return (), name
 
-    A name inside a longer name that also matched does not count ('thanh' in 'hai thanh').
-    """
-    padded = f" {' '.join(fold(question).split())} "
-    hits = [(k, o) for o in offices for k in place_keys(o) if f" {k} " in padded]
-    longest: dict[str, tuple[int, Office]] = {}
-    for key, office in hits:
-        if any(key != other and f" {key} " in f" {other} " for other, _ in hits):
-            continue
-        best = longest.get(office.id)
-        if best is None or len(key) > best[0]:
-            longest[office.id] = (len(key), office)
-    return [office for _, office in sorted(longest.values(), key=lambda pair: -pair[0])]
+
+class PlaceIndex:
+    def __init__(self, offices: list[Office], province: str) -> None:
+        self.offices = offices
+        self.province = _folded_words(province)
+        self.keys: dict[str, list[Key]] = {}
+        for office in offices:
+            for name in (office.name, *office.old_names, *office.aliases):
+                for key in self._keys(office, name):
+                    self.keys.setdefault(key.words[0], []).append(key)
+
+    def _keys(self, office: Office, name: str) -> list[Key]:
+        qualifier = tuple(w for part in _PARENS.findall(name) for w in _folded_words(part))
+        plain = _strip_prefix(_folded_words(_PARENS.sub(" ", name)))
+        level, bare = _split_level(plain)
+        if not bare:
+            return []
+        qualifier = tuple(w for w in qualifier if w not in {"thanh", "pho", "thi", "xa", "tinh"})
+        out = [Key(plain, office, qualifier)] if level else []
+        if bare[0].isdigit():
+            return out  # 'phường 5' only with its level and its town
+        if qualifier and qualifier[:2] == ("co", "so"):
+            out.append(Key(bare + qualifier, office))
+            out.append(Key(qualifier, office))
+        if bare != self.province:
+            out.append(Key(bare, office, needs_context=len(bare) == 1))
+        return out
+
+    def find(self, text: str, context: bool = False) -> list[Office]:
+        """Offices whose place name the message names, best (longest) first."""
+        return [m.office for m in self.matches(_folded_words(text), context)]
+
+    def matches(self, seq: tuple[str, ...], context: bool = False) -> list[Match]:
+        found: list[Match] = []
+        present = set(seq)
+        for i, word in enumerate(seq):
+            for key in self.keys.get(word, ()):
+                n = len(key.words)
+                if seq[i : i + n] != key.words:
+                    continue
+                if key.qualifier and not set(key.qualifier) <= present:
+                    continue
+                if key.needs_context and not (context or seq[i + n : i + n + 1] == ("cu",)
+                                              or len(seq) <= 3):
+                    continue
+                end = i + n
+                if key.qualifier:
+                    end = max(end, _last_index(seq, key.qualifier) + 1)
+                found.append(Match(key.office, i, end))
+        found.sort(key=lambda m: (-m.size, m.start))
+        kept: list[Match] = []
+        for match in found:
+            if any(match.start < k.end and k.start < match.end for k in kept):
+                continue
+            if all(k.office.id != match.office.id for k in kept):
+                kept.append(match)
+        return kept
+
+    def without(self, text: str, offices: list[Office]) -> str:
+        """The message with the named places taken out (for searching the procedure)."""
+        seq = _folded_words(text)
+        spans = [(m.start, m.end) for m in self.matches(seq, True) if m.office in offices]
+        drop = {i for a, b in spans for i in range(a, b)}
+        for a, _ in spans:  # the level word before a bare name goes too
+            if a > 0 and seq[a - 1] in {"xa", "phuong", "tran", "khu"}:
+                drop.add(a - 1)
+        return " ".join(w for i, w in enumerate(words(text)) if i not in drop)
+
+
+def _last_index(seq: tuple[str, ...], wanted: tuple[str, ...]) -> int:
+    return max(i for i, w in enumerate(seq) if w in wanted)
 
 
 def has_cue(question: str, cues: tuple[str, ...]) -> bool:

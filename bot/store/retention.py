@@ -11,12 +11,12 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.store.store import Store
 
 if TYPE_CHECKING:
-    from bot.conversation.dialog import Services
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,14 @@ def purge(store: Store, retention_days: int, now: dt.datetime | None = None) -> 
     return Purged(int(texts), int(comments), processed)
 
 
-async def run_once(services: Services) -> Purged:
+class Runs(Protocol):
+    """What the job needs of the runtime's services: the store and the settings."""
+
+    store: Store
+    settings: Settings
+
+
+async def run_once(services: Runs) -> Purged:
     store = services.store
     days = services.settings.retention_days
     purged = await store.call(purge, store, days)
@@ -58,7 +65,7 @@ async def run_once(services: Services) -> Purged:
     return purged
 
 
-async def retention_job(services: Services, interval: float = DAY_SECONDS) -> None:
+async def retention_job(services: Runs, interval: float = DAY_SECONDS) -> None:
     """A background job of the runtime: purge now, then once every ``interval`` seconds."""
     while True:
         try:

@@ -150,7 +150,7 @@ class Store:
             "created": existing.get("created") or stamp,
             "updated": stamp,
         }
-        record.update({k: existing.get(k) for k in ("locale", "last_entry", "last_rated")})
+        record.update({k: existing.get(k) for k in ("locale", "last_entry", "last_rated", "state")})
         record.update(fields)
         self.db.table("users").upsert(record, pk="ref")
 
@@ -293,3 +293,8 @@ def m004_retention_indexes(db: Database) -> None:
     """The daily retention job deletes by time: index the tables it scans."""
     db.table("comments").create_index(["ts"], if_not_exists=True)
     db.table("processed").create_index(["ts"], if_not_exists=True)
+
+
+@migrations()
+def m005_chat_state(db: Database) -> None:
+    db.table("users").add_column("state", str)

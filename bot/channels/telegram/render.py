@@ -11,11 +11,10 @@ import hashlib
 import html
 from dataclasses import dataclass
 
+from bot.channels.split import PARAGRAPH, split_text, utf16_units
 from bot.conversation.replies import Button, Reply
 
 LIMIT = 4096  # Telegram's limit for one text message
-PARAGRAPH = "\n\n"
-SEPARATORS = ("\n", " ")  # inside a paragraph that is too long: break at lines, then words
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def escape(text: str) -> str:
 
 def size(text: str) -> int:
     """Length of ``text`` once escaped, in UTF-16 code units."""
-    return len(escape(text).encode("utf-16-le")) // 2
+    return utf16_units(escape(text))
 
 
 def text_id(text: str) -> str:
@@ -45,7 +44,7 @@ def render(reply: Reply, limit: int = LIMIT) -> list[Part]:
     body = reply.text.strip()
     if not body and not heading:
         body = "…"  # Telegram refuses an empty message; a reply with only buttons still needs text
-    heading_size = len(heading.encode("utf-16-le")) // 2 + len(PARAGRAPH) if heading else 0
+    heading_size = utf16_units(heading) + len(PARAGRAPH) if heading else 0
     first_room = limit - heading_size
     pieces = split(body, limit, first_limit=max(first_room, 1)) if body else []
     texts = [escape(piece) for piece in pieces] or [""]
@@ -57,64 +56,5 @@ def render(reply: Reply, limit: int = LIMIT) -> list[Part]:
 
 
 def split(text: str, limit: int, first_limit: int | None = None) -> list[str]:
-    """Greedy packing of paragraphs into pieces whose escaped size fits; order is kept."""
-    pieces: list[str] = []
-    current: list[str] = []
-    used = 0
-    for chunk in _chunks(text, min(limit, first_limit or limit)):
-        room = first_limit if first_limit is not None and not pieces else limit
-        extra = size(chunk) + (len(PARAGRAPH) if current else 0)
-        if current and used + extra > room:
-            pieces.append(PARAGRAPH.join(current))
-            current, used = [], 0
-            extra = size(chunk)
-        current.append(chunk)
-        used += extra
-    if current:
-        pieces.append(PARAGRAPH.join(current))
-    return pieces
-
-
-def _chunks(text: str, limit: int) -> list[str]:
-    """Paragraphs; one that is too long on its own is cut at lines, then words, then anywhere."""
-    chunks: list[str] = []
-    for paragraph in text.split(PARAGRAPH):
-        if paragraph.strip():
-            chunks.extend(_fit(paragraph, limit, SEPARATORS))
-    return chunks
-
-
-def _fit(block: str, limit: int, separators: tuple[str, ...]) -> list[str]:
-    if size(block) <= limit:
-        return [block]
-    if not separators:
-        return _hard_cut(block, limit)
-    sep, rest = separators[0], separators[1:]
-    out: list[str] = []
-    current, used = "", 0
-    for unit in block.split(sep):
-        for piece in _fit(unit, limit, rest):
-            width = size(piece)
-            if current and used + len(sep) + width > limit:
-                out.append(current)
-                current, used = "", 0
-            current, used = (f"{current}{sep}{piece}", used + len(sep) + width) if current else (
-                piece, width)
-    if current:
-        out.append(current)
-    return out
-
-
-def _hard_cut(block: str, limit: int) -> list[str]:
-    out: list[str] = []
-    current, used = "", 0
-    for char in block:
-        width = size(char)
-        if current and used + width > limit:
-            out.append(current)
-            current, used = "", 0
-        current += char
-        used += width
-    if current:
-        out.append(current)
-    return out
+    """Pieces whose escaped size fits, cut at paragraphs first; see ``bot.channels.split``."""
+    return split_text(text, limit, size, first_limit)

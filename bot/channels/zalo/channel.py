@@ -14,12 +14,11 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels.lanes import Lanes
 from bot.channels.zalo.api import ZaloApi, ZaloApiError
 from bot.channels.zalo.events import SIGNATURE_HEADER, BadSignature, ZaloEvent, parse, verify
 from bot.channels.zalo.render import (
@@ -72,27 +71,6 @@ class Choices:
         return actions[number - 1] if 0 < number <= len(actions) else None
 
 
-class UserLocks:
-    """One lock per user while that user has events in flight; handled in arrival order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, user: str) -> AsyncIterator[None]:
-        lock, count = self._locks.get(user, (asyncio.Lock(), 0))
-        self._locks[user] = (lock, count + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, count = self._locks[user]
-            if count <= 1:
-                del self._locks[user]
-            else:
-                self._locks[user] = (lock, count - 1)
-
-
 class ZaloChannel:
     name = CHANNEL
 
@@ -109,8 +87,7 @@ class ZaloChannel:
         self.keeper = TokenKeeper(settings, self.session, self.notify_admins)
         self.api = ZaloApi(settings.zalo_api_url, self.keeper, self.session)
         self.choices = Choices()
-        self.locks = UserLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.lanes = Lanes("zalo-events")  # per user (pseudonymous ref): handled in arrival order
         self._refresher: asyncio.Task[None] | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -134,18 +111,15 @@ class ZaloChannel:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.drain(), STOP_GRACE)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        left = await self.lanes.drain(STOP_GRACE)
+        if left:
+            log.warning("zalo: %d event(s) not handled at shutdown", left)
         if self._session is not None:
             await self._session.close()
 
     async def drain(self) -> None:
         """Wait until every event received so far has been handled and answered."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.lanes.drain()
 
     async def notify_admins(self, text: str) -> None:
         for admin in self.admins:
@@ -171,28 +145,24 @@ class ZaloChannel:
         elif self._other_oa(event):
             log.warning("Zalo event for another OA ignored")
         else:
-            self._spawn(self.handle(event))
+            ref = user_ref(self.key, CHANNEL, event.sender_id)
+            self.lanes.submit(ref, lambda: self.handle(event))
         return web.json_response({"error": 0})
 
     def _other_oa(self, event: ZaloEvent) -> bool:
         oa_id = self.settings.zalo_oa_id
         return bool(oa_id and event.recipient_id and event.recipient_id != oa_id)
 
-    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     # --- one event -----------------------------------------------------------------------
 
     async def handle(self, event: ZaloEvent) -> None:
+        """Dispatch one event and send the replies; run in the user's lane (see ``webhook``)."""
         assert event.sender_id is not None
         ref = user_ref(self.key, CHANNEL, event.sender_id)
         try:
-            async with self.locks.hold(ref):
-                replies = await self.dialog.dispatch(self.to_incoming(event, ref))
-                if replies:
-                    await self.deliver(event.sender_id, ref, replies)
+            replies = await self.dialog.dispatch(self.to_incoming(event, ref))
+            if replies:
+                await self.deliver(event.sender_id, ref, replies)
         except Exception:
             log.exception("Zalo event %s for %s failed", event.name, ref)
 

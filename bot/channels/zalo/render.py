@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.channels import split
 from bot.conversation.replies import MAX_ACTION_BYTES, Button, Reply
 
 TEXT_LIMIT = 2000  # characters per text message (Zalo OA API v3, tin tư vấn dạng văn bản)
@@ -26,40 +27,19 @@ class Outgoing:
 
 def units(text: str) -> int:
     """Length in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return index
-    return len(text)
+    return split.utf16_units(text)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Chunks within ``limit``, cut at a paragraph, line, sentence or word where possible."""
-    rest = text.strip()
-    chunks: list[str] = []
-    while units(rest) > limit:
-        window = rest[: _fit(rest, limit)]
-        cut = len(window)
-        for sep in ("\n\n", "\n", ". ", " "):
-            pos = window.rfind(sep)
-            if pos > len(window) // 2:
-                cut = pos + len(sep)
-                break
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
+    """Chunks within ``limit``, cut at a paragraph, line, sentence or word where possible, with
+    no whitespace at either end."""
+    return [chunk.strip() for chunk in split.split_text(text.strip(), limit, units)]
 
 
 def clip(text: str, limit: int) -> str:
-    return text if units(text) <= limit else text[: _fit(text, limit - 1)].rstrip() + "…"
+    if units(text) <= limit:
+        return text
+    return text[: split.fitting(text, limit - 1, units)].rstrip() + "…"
 
 
 def pack(rows: tuple[tuple[Button, ...], ...]) -> list[tuple[Button, ...]]:
