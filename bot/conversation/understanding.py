@@ -29,8 +29,10 @@ from bot.retrieval.lexicon import (
     DOMAIN_FOLDED,
     ENGLISH_WORDS,
     FOLLOW_UP_WORDS,
+    GENERIC_FOLDED,
     QUESTION_CUES,
     SECTION_CUES,
+    STOP_FOLDED,
     VIETNAMESE_WORDS,
 )
 from bot.retrieval.offices import OFFICE_CUES, PLACE_WORDS
@@ -127,12 +129,15 @@ def smalltalk_only(folded: str) -> Act | None:
 
 
 def _content(engine: Engine, folded: str) -> list[str]:
-    """The message's own words once section cues, fillers and follow-up words are gone."""
+    """The message's own words once section cues, fillers, function words, everyday verbs of
+    the domain and follow-up words are gone: what is left names a topic."""
     stripped = engine.strip_cues(folded)
-    return [w for w in stripped.split() if w not in FOLLOW_UP_WORDS and not w.isdigit()]
+    return [w for w in stripped.split()
+            if w not in FOLLOW_UP_WORDS and w not in STOP_FOLDED and w not in GENERIC_FOLDED
+            and not w.isdigit()]
 
 
-def understand(  # noqa: C901, PLR0911 - one return per reading, in the docstring's order
+def understand(  # noqa: C901, PLR0911, PLR0912 - one return per reading, docstring order
     text: str, state: ChatState, engine: Engine, limit: int = 2000
 ) -> Understanding:
     text = clean(text, limit)
@@ -153,14 +158,18 @@ def understand(  # noqa: C901, PLR0911 - one return per reading, in the docstrin
         return Understanding(act, lang, sections, tuple(places), result=result, question=question)
     best = result.best.entry_id if result.best else None
     offices = tuple(places)
+    content = _content(engine, folded)
+    if act == "offtopic" and result.decision != "answer":
+        return Understanding("offtopic", lang, question=question, result=result)
+    if state.focus_entry and not offices and not content and len(folded.split()) <= \
+            SHORT_FOLLOW_UP_WORDS:
+        return Understanding("follow-up", lang, sections, (), state.focus_entry, result,
+                             question)
     if offices and not _content(engine, _without_office_words(searched)):
         return Understanding("place", lang, sections, offices, None, result, question)
     if result.decision == "answer" and best and (best != state.focus_entry or not sections):
         kind: Act = "question" if best != state.focus_entry else "follow-up"
         return Understanding(kind, lang, sections, offices, best, result, question)
-    content = _content(engine, folded)
-    if act == "offtopic" and result.decision != "answer" and not offices:
-        return Understanding("offtopic", lang, question=question, result=result)
     if state.focus_entry and _refers_to_focus(engine, state.focus_entry, content, result, folded):
         return Understanding("follow-up", lang, sections, offices, state.focus_entry, result,
                              question)

@@ -180,12 +180,13 @@ FILLER_PHRASES += tuple(
 ACT_PHRASES: dict[str, tuple[str, ...]] = {
     "greeting": (*SMALLTALK_PHRASES["greeting"], "chao ad a", "good morning", "good afternoon",
                  "good evening", "xin chao ad", "hi there"),
-    "thanks": (*SMALLTALK_PHRASES["thanks"], "cam on nhieu", "cam on ad", "thanks a lot",
-               "many thanks", "thank you very much", "ok tks", "ok thanks", "vang", "ok", "oke",
+    "thanks": (*SMALLTALK_PHRASES["thanks"], "cam on nhieu", "cam on ad", "cam on ad nhieu",
+               "cam on ban nhieu", "thanks a lot", "many thanks", "thank you very much", "ok tks", "ok thanks", "vang", "ok", "oke",
                "duoc roi", "dc r", "hieu roi"),
     "bye": SMALLTALK_PHRASES["bye"],
     "help": (*SMALLTALK_PHRASES["who"], "lam duoc gi", "lam dc gi", "giup duoc gi",
-             "giup dc gi", "ho tro gi", "biet lam gi", "huong dan su dung", "what can you do",
+             "giup dc gi", "ho tro gi", "lam dc nhung gi", "lam duoc nhung gi", "biet lam gi",
+             "huong dan su dung", "what can you do",
              "how does this work", "help me", "tro giup"),
     "person": ("gap can bo", "noi chuyen voi nguoi", "nguoi that", "gap nguoi", "noi voi can bo",
                "chuyen cho can bo", "nhan vien tu van", "tu van vien", "goi cho toi",
@@ -236,7 +237,8 @@ FOLLOW_UP_WORDS = frozenset(
     """con the vay cai do no dieu ay kia nay thi sao ra roi r a ah ad oi nhe nha ha hả vang
     u ok oke dc duoc ko khong k hok hong luon nua cung di minh em toi anh chi ban e t m
     mo rang rua ni te chi ri rua tui tau hi he ho hay hoi what about and also that it this
-    so then how is""".split()
+    so then how is does do did take takes there s whats we i need can much my our us
+    xong mat het ton dt dien thoai app ung dung nhieu lam qua thoi gian nay""".split()
 )
 
 # Cues that a sentence of a long letter is the question.
