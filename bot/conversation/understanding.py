@@ -146,7 +146,7 @@ def understand(  # noqa: C901, PLR0911, PLR0912 - one return per reading, docstr
         return Understanding("empty", lang)
     question = question_part(text)
     folded = " ".join(fold(w) for w in words(question))
-    sections = sections_in(folded)
+    sections = sections_in(engine.normalise(question).folded)  # short forms expanded
     places = engine.places.find(question, context=state.focus_office is not None)
     searched = engine.places.without(question, places) if places else question
     result = engine.ask(searched)
