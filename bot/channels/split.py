@@ -3,16 +3,17 @@
 A cut goes where a reader expects a break, the coarsest that works: between paragraphs (``\\n\\n``),
 then lines, then sentences (the spaces after ``.``, ``!``, ``?`` or ``…``), then words, and only
 as a last resort between any two characters.  A paragraph that fits is never cut; paragraphs (and,
-inside an oversized paragraph, lines, sentences, words) are packed greedily, in order.
+inside an oversized paragraph, its lines, sentences, words) are packed greedily, in order.
 
 Sizes are counted by ``measure`` in the platform's units (Telegram: UTF-16 code units of the
 HTML-escaped text; Zalo: UTF-16 code units).  ``measure`` must be additive — the size of a joined
 text is the sum of the sizes of its parts — which holds for anything counted character by
 character.  ``first_limit`` gives the first piece less room (e.g. for a heading put before it).
 
-Nothing is lost but the separators cut at: each cut drops the one separator it was made at (a
-paragraph break, a newline, spaces, or nothing for a hard cut).  Blank paragraphs are dropped and
-no piece is blank, since an empty message cannot be sent.
+Nothing is lost but the separators cut at: a piece is the text exactly as given, except that
+blank paragraphs are dropped, and between two pieces the text had only the separator of the cut (a
+paragraph break, a newline, spaces, or nothing for a hard cut) and any whitespace next to it.
+No piece is blank: an empty message cannot be sent.
 """
 
 from __future__ import annotations
@@ -84,9 +85,8 @@ def _pack(fragments: list[Fragment], first: int, rest: int, measure: Measure) ->
     """Greedy: each fragment joins the current piece (with its separator) if that still fits.
 
     A piece never starts with a blank fragment: such whitespace goes, with the separator cut at,
-    into the gap before the piece.  Each piece comes with that gap
-    (the text between it and the previous piece), so that pieces cut for a smaller room can be
-    packed again without losing anything.
+    into the gap before the piece.  Each piece comes with that gap (the text between it and the
+    previous piece), so that pieces cut for a smaller room can be packed again without loss.
     """
     pieces: list[Fragment] = []
     parts: list[str] = []
@@ -99,23 +99,16 @@ def _pack(fragments: list[Fragment], first: int, rest: int, measure: Measure) ->
                 parts += (sep, text)
                 used += extra
                 continue
-            gap, parts = _close(pieces, gap, parts), []
+            pieces.append((gap, "".join(parts)))
+            gap, parts = "", []
         gap += sep
         if text.strip():
             parts, used = [text], width
         else:
             gap += text
-    _close(pieces, gap, parts)
+    if parts:
+        pieces.append((gap, "".join(parts)))
     return pieces
-
-
-def _close(pieces: list[Fragment], gap: str, parts: list[str]) -> str:
-    """Keep the piece, with the gap before it, unless it is blank; return the next gap."""
-    piece = "".join(parts)
-    if piece.strip():
-        pieces.append((gap, piece))
-        return ""
-    return gap + piece
 
 
 def _hard_cut(block: str, room: int, measure: Measure) -> list[Fragment]:
