@@ -91,6 +91,43 @@ def sections_in(folded: str) -> tuple[Section, ...]:
     return tuple(s for s in ordered if s in SECTIONS)
 
 
+LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
+LETTER_CONFIDENCE = 0.6  # … with this confidence
+
+
+def _sentences(text: str) -> list[str]:
+    parts = [s.strip() for s in re.split(r"(?<=[.?!;\n])\s+", text) if s.strip()]
+    out: list[str] = []
+    for part in parts:  # long sentences without full stops: clauses
+        out += [c.strip() for c in part.split(",")] if len(part.split()) > 20 else [part]
+    return [s for s in out if len(s.split()) >= 2]
+
+
+def letter_topic(engine: Engine, text: str, question: str) -> str | None:
+    """The entry a long letter is about: the one a sentence names most surely (covering most of
+    its name), preferring the sentences that ask; None when no sentence names one."""
+    named: dict[str, float] = {}
+    asked = set(_sentences(question))
+    for sentence in _sentences(text):
+        top = engine.ask(sentence).best
+        if top is None or top.covered < LETTER_COVERED or top.confidence < LETTER_CONFIDENCE:
+            continue
+        score = top.confidence + (0.1 if sentence in asked else 0.0)
+        named[top.entry_id] = max(score, named.get(top.entry_id, 0.0))
+    if not named:
+        return None
+    return _joining(engine, set(named)) or max(named, key=lambda k: named[k])
+
+
+def _joining(engine: Engine, named: set[str]) -> str | None:
+    """An entry that joins several of the named ones (a 'liên thông' procedure whose related
+    entries are two or more of the things the letter asks for)."""
+    if len(named) < 2:
+        return None
+    best = max(engine.kb.entries.values(), key=lambda e: len(named & set(e.related)))
+    return best.id if len(named & set(best.related)) >= 2 else None
+
+
 def question_part(text: str) -> str:
     """A long letter's question: its sentences with a question cue (else its last two)."""
     if len(text.split()) <= LONG_LETTER_WORDS:
@@ -167,6 +204,11 @@ def understand(  # noqa: C901, PLR0911, PLR0912 - one return per reading, docstr
                              question)
     if offices and not _content(engine, _without_office_words(searched)):
         return Understanding("place", lang, sections, offices, None, result, question)
+    if result.decision != "answer" and len(text.split()) > LONG_LETTER_WORDS:
+        topic = letter_topic(engine, engine.places.without(text, places) if places else text,
+                             question)
+        if topic:
+            return Understanding("question", lang, sections, offices, topic, result, question)
     if result.decision == "answer" and best and (best != state.focus_entry or not sections):
         kind: Act = "question" if best != state.focus_entry else "follow-up"
         return Understanding(kind, lang, sections, offices, best, result, question)

@@ -83,12 +83,27 @@ class Result:
 
     @property
     def choices(self) -> tuple[Candidate, ...]:
-        """What to offer when clarifying: the close runners-up, two or three of them."""
+        """What to offer when clarifying: the runners-up that explain the question as well as the
+        best does, within reach of its score; two or three of them."""
         if not self.candidates:
             return ()
-        top = self.candidates[0].score
-        close = [c for c in self.candidates[:3] if top - c.score <= 0.12]
+        top = self.candidates[0]
+        close = [c for c in self.candidates[:3]
+                 if top.score - c.score <= 0.12
+                 or (top.score - c.score <= 0.3 and c.explained >= min(0.6, top.explained))]
         return tuple(close if len(close) >= 2 else self.candidates[:2])
+
+
+BARE_TOPIC_EXPLAINED = 0.95  # the question is wholly inside each of these entries' names …
+BARE_TOPIC_COVERED = 0.9  # … and names none of them in full
+
+
+def _bare_topic(candidates: Sequence[Candidate]) -> bool:
+    """A topic shared by several entries and nothing that picks one ('gplx': renew or replace?):
+    two or more candidates explain the whole question, and the best is not named in full."""
+    whole = [c for c in candidates[:3] if c.explained >= BARE_TOPIC_EXPLAINED]
+    return len(whole) >= 2 and candidates[0].covered < BARE_TOPIC_COVERED and (
+        whole[0] is candidates[0])
 
 
 def is_stop(token: Token) -> bool:
@@ -506,6 +521,6 @@ class Engine:
             return "decline"  # a fragment: one common word of a longer name
         runner_up = candidates[1] if len(candidates) > 1 else None
         close = runner_up is not None and best.score - runner_up.score < self.tuning.margin
-        if best.confidence >= self.tuning.answer_at and not close:
+        if best.confidence >= self.tuning.answer_at and not close and not _bare_topic(candidates):
             return "answer"
         return "clarify"

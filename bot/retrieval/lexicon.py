@@ -20,6 +20,8 @@ STOP_FOLDED = frozenset(
     """a oi ah cho toi em anh chi hoi xin muon can gi nhung cac la va voi cua co khong duoc nao vay
     nhu nay o lau lam tuc giup ve den ra bi phai neu khi nhe de hay hoac ai roi luon mot hien k
     ko kh hok hong dc vs ad admin j z v r nhi ha u ok vang da cung se moi nua gium dum how i my
+    we our us do does did can could would should need needs want the an and or with to be been
+    there this that which who when why take takes long much many have has any some also too
     is what where for of in please get you are it on at
     dang the de lai sao ma tai dau bao minh chu di thi ban nha cai""".split()
 )
