@@ -82,6 +82,9 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "tren vneid",
         "qua vneid",
         "tren dien thoai",
+        "tren dt",
+        "qua dt",
+        "bang dt",
         "qua dien thoai",
         "tai nha",
         "dich vu cong truc tuyen",
@@ -89,6 +92,8 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
     ),
     "documents": (
         "giay to gi",
+        "giay gi",
+        "can giay",
         "giay to",
         "ho so gom",
         "ho so can",
@@ -241,7 +246,8 @@ FOLLOW_UP_WORDS = frozenset(
     u ok oke dc duoc ko khong k hok hong luon nua cung di minh em toi anh chi ban e t m
     mo rang rua ni te chi ri rua tui tau hi he ho hay hoi what about and also that it this
     so then how is does do did take takes there s whats we i need can much my our us
-    xong mat het ton dt dien thoai app ung dung nhieu lam qua thoi gian nay""".split()
+    xong mat het ton dt dien thoai app ung dung nhieu lam qua thoi gian nay giai quyet
+    xu ly""".split()
 )
 
 # Cues that a sentence of a long letter is the question.

@@ -33,12 +33,22 @@ _PREFIXES = ("trung tam phuc vu hanh chinh cong", "trung tam hanh chinh cong", "
 _PARENS = re.compile(r"\((.*?)\)")
 
 
+# Words that say a place is meant: "ở", "quê", "thuộc", "một cửa", "cũ", "live in" …
+PLACE_CONTEXT = frozenset(
+    """o tai ben nha que thuoc ve len den cu xa phuong tran khu huyen mot cua ubnd nhap sap
+    gio la nay la truoc day in at live lives living from ward commune town former office""".split()
+)
+_DISTRICT = frozenset({"huyen", "ben", "quan"})  # 'bên Lệ Thủy', 'huyện Lệ Thủy': a qualifier
+
+
 @dataclass(frozen=True)
 class Key:
     words: tuple[str, ...]
     office: Office
     qualifier: tuple[str, ...] = ()  # words that must also be in the message ('dong ha')
     needs_context: bool = False  # a one-syllable bare name
+    bare: bool = False  # without its level word: needs a word that says a place is meant
+    former: bool = False  # a name from before the 2025 mergers
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Match:
     office: Office
     start: int
     end: int  # word span in the message, qualifier included
+    former: bool = False
 
     @property
     def size(self) -> int:
@@ -78,25 +89,27 @@ class PlaceIndex:
         self.province = _folded_words(province)
         self.keys: dict[str, list[Key]] = {}
         for office in offices:
+            former = set(office.old_names)
             for name in (office.name, *office.old_names, *office.aliases):
-                for key in self._keys(office, name):
+                for key in self._keys(office, name, name in former):
                     self.keys.setdefault(key.words[0], []).append(key)
 
-    def _keys(self, office: Office, name: str) -> list[Key]:
+    def _keys(self, office: Office, name: str, former: bool = False) -> list[Key]:
         qualifier = tuple(w for part in _PARENS.findall(name) for w in _folded_words(part))
         plain = _strip_prefix(_folded_words(_PARENS.sub(" ", name)))
         level, bare = _split_level(plain)
         if not bare:
             return []
         qualifier = tuple(w for w in qualifier if w not in {"thanh", "pho", "thi", "xa", "tinh"})
-        out = [Key(plain, office, qualifier)] if level else []
+        out = [Key(plain, office, qualifier, former=former)] if level else []
         if bare[0].isdigit():
             return out  # 'phường 5' only with its level and its town
         if qualifier and qualifier[:2] == ("co", "so"):
-            out.append(Key(bare + qualifier, office))
-            out.append(Key(qualifier, office))
+            out.append(Key(bare + qualifier, office, former=former))
+            out.append(Key(qualifier, office, former=former))
         if bare != self.province:
-            out.append(Key(bare, office, needs_context=len(bare) == 1))
+            out.append(Key(bare, office, needs_context=len(bare) == 1, bare=True,
+                           former=former))
         return out
 
     def find(self, text: str, context: bool = False) -> list[Office]:
@@ -106,6 +119,7 @@ class PlaceIndex:
     def matches(self, seq: tuple[str, ...], context: bool = False) -> list[Match]:
         found: list[Match] = []
         present = set(seq)
+        placey = context or bool(present & PLACE_CONTEXT) or len(seq) <= 3
         for i, word in enumerate(seq):
             for key in self.keys.get(word, ()):
                 n = len(key.words)
@@ -116,18 +130,23 @@ class PlaceIndex:
                 if key.needs_context and not (context or seq[i + n : i + n + 1] == ("cu",)
                                               or len(seq) <= 3):
                     continue
+                if key.bare and not placey:
+                    continue  # 'còn tiền' is not Cồn Tiên unless a place is meant
                 end = i + n
                 if key.qualifier:
                     end = max(end, _last_index(seq, key.qualifier) + 1)
-                found.append(Match(key.office, i, end))
-        found.sort(key=lambda m: (-m.size, m.start))
+                found.append(Match(key.office, i, end, key.former))
+        said_former = bool(present & {"cu", "former", "truoc"})
+        found.sort(key=lambda m: (-m.size, m.former != said_former, m.start))
         kept: list[Match] = []
         for match in found:
             if any(match.start < k.end and k.start < match.end for k in kept):
                 continue
             if all(k.office.id != match.office.id for k in kept):
                 kept.append(match)
-        return kept
+        if len(kept) > 1:  # 'xã Mỹ Thủy bên Lệ Thủy cũ': the district only says which one
+            kept = [m for m in kept if m.start == 0 or seq[m.start - 1] not in _DISTRICT]
+        return sorted(kept, key=lambda m: (-m.size, m.start))
 
     def without(self, text: str, offices: list[Office]) -> str:
         """The message with the named places taken out (for searching the procedure)."""
