@@ -202,6 +202,8 @@ def understand(  # noqa: C901, PLR0911, PLR0912 - one return per reading, docstr
             SHORT_FOLLOW_UP_WORDS:
         return Understanding("follow-up", lang, sections, (), state.focus_entry, result,
                              question)
+    if not offices and state.focus_office and _points_back(folded):
+        offices = tuple(o for o in engine.kb.offices if o.id == state.focus_office)
     if offices and not _content(engine, _without_office_words(searched)):
         return Understanding("place", lang, sections, offices, None, result, question)
     if result.decision != "answer" and len(text.split()) > LONG_LETTER_WORDS:
@@ -226,6 +228,16 @@ def understand(  # noqa: C901, PLR0911, PLR0912 - one return per reading, docstr
     if not _has_any(folded, DOMAIN_FOLDED) and not engine.knows_any(content):
         return Understanding("offtopic", lang, question=question)
     return Understanding("decline", lang, sections, (), None, result, question)
+
+
+POINTING = ("xa do", "phuong do", "cho do", "o do", "noi do", "xa nay", "phuong nay", "ben do",
+            "that office", "there", "that one", "dac khu do")
+
+
+def _points_back(folded: str) -> bool:
+    """'một cửa xã đó ở chỗ nào': the office just talked about."""
+    return _has_any(folded, POINTING) and _has_any(folded, (*OFFICE_CUES, "o dau", "cho nao",
+                                                            "where", "dia chi"))
 
 
 def _without_office_words(text: str) -> str:
