@@ -49,6 +49,12 @@ class Key:
     needs_context: bool = False  # a one-syllable bare name
     bare: bool = False  # without its level word: needs a word that says a place is meant
     former: bool = False  # a name from before the 2025 mergers
+    accented: tuple[str, ...] = ()  # the name as written, to tell 'còn tiền' from 'Cồn Tiên'
+
+    def spelled_otherwise(self, typed: tuple[str, ...]) -> bool:
+        """Typed with diacritics that differ from the name's."""
+        return bool(self.accented) and any(
+            t != fold(t) and t != a for t, a in zip(typed, self.accented, strict=False))
 
 
 @dataclass(frozen=True)
@@ -96,12 +102,15 @@ class PlaceIndex:
 
     def _keys(self, office: Office, name: str, former: bool = False) -> list[Key]:
         qualifier = tuple(w for part in _PARENS.findall(name) for w in _folded_words(part))
-        plain = _strip_prefix(_folded_words(_PARENS.sub(" ", name)))
+        written = tuple(words(_PARENS.sub(" ", name)))
+        plain = _strip_prefix(tuple(fold(w) for w in written))
         level, bare = _split_level(plain)
         if not bare:
             return []
+        plain_acc = written[len(written) - len(plain):]
+        bare_acc = plain_acc[len(level):]
         qualifier = tuple(w for w in qualifier if w not in {"thanh", "pho", "thi", "xa", "tinh"})
-        out = [Key(plain, office, qualifier, former=former)] if level else []
+        out = [Key(plain, office, qualifier, former=former, accented=plain_acc)] if level else []
         if bare[0].isdigit():
             return out  # 'phường 5' only with its level and its town
         if qualifier and qualifier[:2] == ("co", "so"):
@@ -109,21 +118,23 @@ class PlaceIndex:
             out.append(Key(qualifier, office, former=former))
         if bare != self.province:
             out.append(Key(bare, office, needs_context=len(bare) == 1, bare=True,
-                           former=former))
+                           former=former, accented=bare_acc))
         return out
 
     def find(self, text: str, context: bool = False) -> list[Office]:
         """Offices whose place name the message names, best (longest) first."""
-        return [m.office for m in self.matches(_folded_words(text), context)]
+        typed = tuple(words(text))
+        return [m.office for m in self.matches(tuple(fold(w) for w in typed), context, typed)]
 
-    def matches(self, seq: tuple[str, ...], context: bool = False) -> list[Match]:
+    def matches(self, seq: tuple[str, ...], context: bool = False,
+                typed: tuple[str, ...] = ()) -> list[Match]:
         found: list[Match] = []
         present = set(seq)
         placey = context or bool(present & PLACE_CONTEXT) or len(seq) <= 3
         for i, word in enumerate(seq):
             for key in self.keys.get(word, ()):
                 n = len(key.words)
-                if seq[i : i + n] != key.words:
+                if seq[i : i + n] != key.words or key.spelled_otherwise(typed[i : i + n]):
                     continue
                 if key.qualifier and not set(key.qualifier) <= present:
                     continue
@@ -150,8 +161,9 @@ class PlaceIndex:
 
     def without(self, text: str, offices: list[Office]) -> str:
         """The message with the named places taken out (for searching the procedure)."""
-        seq = _folded_words(text)
-        spans = [(m.start, m.end) for m in self.matches(seq, True) if m.office in offices]
+        typed = tuple(words(text))
+        seq = tuple(fold(w) for w in typed)
+        spans = [(m.start, m.end) for m in self.matches(seq, True, typed) if m.office in offices]
         drop = {i for a, b in spans for i in range(a, b)}
         for a, _ in spans:  # the level word before a bare name goes too
             if a > 0 and seq[a - 1] in {"xa", "phuong", "tran", "khu"}:
