@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from bot.app import build_dialog, build_services
 from bot.config import Settings
@@ -15,7 +16,7 @@ from bot.conversation.replies import Reply
 from tests.conftest import Chat
 
 
-def shown(replies: list[Reply]) -> dict[str, object]:
+def shown(replies: list[Reply]) -> dict[str, Any]:
     return evaluation.presented(replies)
 
 
