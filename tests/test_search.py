@@ -74,3 +74,24 @@ def test_huge_message_is_handled(engine: Engine) -> None:
 def test_nothing_to_search(engine: Engine, question: str) -> None:
     result = engine.ask(question)
     assert result.decision in {"empty", "decline"}
+
+
+def test_names_typed_without_diacritics_are_read_as_with_them(engine: Engine) -> None:
+    """Every curated title and alias asked without diacritics: the same decision and entry."""
+    surfaces = [s for e in engine.kb.entries.values() if e.curated
+                for s in (e.title, *e.aliases) if s != fold(s)]
+
+    def outcome(question: str) -> tuple[str, str | None]:
+        result = engine.ask(question)
+        best = result.best.entry_id if result.best and result.decision == "answer" else None
+        return result.decision, best
+
+    differ = [s for s in surfaces if outcome(s) != outcome(fold(s))]
+    assert len(differ) <= 0.01 * len(surfaces), differ
+
+
+def test_diacritics_are_restored_from_the_knowledge_base(engine: Engine) -> None:
+    restored = engine.accents.restore(engine.normalise("tach ho khau cho con"))
+    assert restored.text.startswith("tách hộ khẩu")
+    typed = engine.accents.restore(engine.normalise("tách ho khau"))
+    assert typed.text.startswith("tách ho khau")  # some marks typed: meant as typed

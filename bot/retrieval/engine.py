@@ -346,6 +346,44 @@ class SearchIndex:
         return (1 - share) * best + share * fuzzy * min(1.0, best * 2), explained, covered
 
 
+@dataclass(frozen=True)
+class Accents:
+    """Diacritics put back on a message typed without any, from the two-syllable words of the
+    knowledge base's own titles and aliases ('tach ho khau' → 'tách hộ khẩu'), so that a name
+    typed plain is read as it would be with its marks."""
+
+    pairs: dict[tuple[str, str], tuple[str, str]]
+
+    @classmethod
+    def learn(cls, kb: KnowledgeBase) -> Accents:
+        seen: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
+        for entry in kb.entries.values():
+            if not entry.curated:
+                continue
+            for text in _surface_texts(entry):
+                ws = words(text)
+                for a, b in itertools.pairwise(ws):
+                    if a != fold(a) or b != fold(b):
+                        seen.setdefault((fold(a), fold(b)), Counter())[(a, b)] += 1
+        return cls({key: counts.most_common(1)[0][0] for key, counts in seen.items()})
+
+    def restore(self, norm: Normalised) -> Normalised:
+        tokens = list(norm.tokens)
+        typed = [i for i, t in enumerate(tokens) if not t.expanded]
+        if any(tokens[i].accented for i in typed):
+            return norm  # typed with diacritics: meant as typed
+        done: set[int] = set()
+        for i, j in itertools.pairwise(typed):
+            accented = self.pairs.get((tokens[i].folded, tokens[j].folded))
+            if accented is None:
+                continue
+            for index, text in ((i, accented[0]), (j, accented[1])):
+                if index not in done:
+                    tokens[index] = replace(tokens[index], text=text)
+                    done.add(index)
+        return replace(norm, tokens=tuple(tokens)) if done else norm
+
+
 def _confidence_weights(
     idf: dict[str, float], curated_df: Counter[str], n_curated: int
 ) -> Callable[[str], float]:
@@ -418,6 +456,7 @@ class Engine:
         self.index = SearchIndex.build(kb, tuning)
         self.tuning = self.index.tuning
         self.places = PlaceIndex(kb.offices, kb.contacts.province_name)
+        self.accents = Accents.learn(kb)
         self._entry_words = {
             entry_id: frozenset(w for s in surfaces for w in s.words)
             for entry_id, surfaces in zip(self.index.ids, self.index.surfaces, strict=True)
@@ -442,7 +481,7 @@ class Engine:
 
     def ask(self, question: str, k: int = 5) -> Result:
         started = time.perf_counter()
-        norm = self.normalise(question)
+        norm = self.accents.restore(self.normalise(question))
         result = self._decide(question, norm, k)
         return replace(result, elapsed_ms=(time.perf_counter() - started) * 1000)
 

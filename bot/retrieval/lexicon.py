@@ -11,8 +11,8 @@ from bot.knowledge.schema import Section
 
 STOP_ACCENTED = frozenset(
     """à ạ ơi ah ạh cho tôi em anh chị mình bạn hỏi xin muốn cần gì những các là thì và với của có
-    không được thế nào sao vậy như này đó ở đâu bao nhiêu lâu làm thủ tục giúp về đi đến tại ra
-    bị phải nếu khi mà nhé nha để nên hay hoặc ai rồi luôn lại cái một việc cách thực hiện hả
+    không được thế nào vậy như này đó ở đâu bao nhiêu lâu làm thủ tục giúp về đi đến tại ra
+    bị phải nếu khi mà nhé nha để nên hay hoặc ai rồi luôn lại cái một việc cách hiện hả
     nhỉ ừ ok vâng dạ ơ cũng đã sẽ đang thể mới nữa chứ giùm dùm các bác cô chú ông bà ấy kia
     thôi biết cho còn""".split()
 )
@@ -166,6 +166,14 @@ FILLER_PHRASES: tuple[str, ...] = (
     "la gi",
     "dang o",
     "nhu nao",
+    "thuc hien",
+    "thi sao",
+    "the sao",
+    "tai sao",
+    "vi sao",
+    "sao vay",
+    "ra sao",
+    "sao a",
 )
 
 SMALLTALK_PHRASES: dict[str, tuple[str, ...]] = {
