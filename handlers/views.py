@@ -30,6 +30,21 @@ def localised(entry: AnyEntry, lang: str) -> AnyEntry:
     return entry.model_copy(update=english)
 
 
+PHONE_LIMIT = 3800  # characters of a reply's text: one Telegram message with title and buttons
+
+
+def phone_sized(turn: Turn, entry: AnyEntry, text: str) -> str:
+    """A reply that would flood a phone (a long imported record) is cut at a line, with a link
+    to the full record, instead of being sent as many messages."""
+    if len(text) <= PHONE_LIMIT:
+        return text
+    more = turn.t("reply.more", url=entry.sources[0])
+    head = text[: PHONE_LIMIT - len(more) - 4]
+    cut = head.rfind("\n")
+    head = head[:cut] if cut > PHONE_LIMIT // 2 else head
+    return f"{head.rstrip()}\n…\n\n{more}"
+
+
 def section_buttons(turn: Turn, entry_id: str, exclude: Sequence[Section] = ()) -> list[Button]:
     return [Button(turn.t(f"section.{s}"), ShowEntry(entry_id, s))
             for s in SECTIONS if s not in exclude]
@@ -59,7 +74,8 @@ def entry_reply(turn: Turn, entry: AnyEntry, sections: Sequence[Section],
         text = turn.render("faq", entry=shown)
         sections = ()
     else:
-        text = turn.render("procedure", entry=shown, sections=list(sections))
+        text = phone_sized(turn, entry,
+                           turn.render("procedure", entry=shown, sections=list(sections)))
         buttons += rows(section_buttons(turn, entry.id, exclude=sections), per_row=3)
     if answer_id is not None:
         buttons.extend(rating_buttons(turn, answer_id))
@@ -71,7 +87,7 @@ def entry_reply(turn: Turn, entry: AnyEntry, sections: Sequence[Section],
 
 def section_reply(turn: Turn, entry: Procedure, sections: Sequence[Section]) -> Reply:
     shown = localised(entry, turn.lang)
-    text = turn.render("sections", entry=shown, sections=list(sections))
+    text = phone_sized(turn, entry, turn.render("sections", entry=shown, sections=list(sections)))
     others = [Button(turn.t("button.overview"), ShowEntry(entry.id))]
     others += section_buttons(turn, entry.id, exclude=sections)
     presents = Presents(answers=(entry.id,), sections=tuple(sections), lang=turn.lang)

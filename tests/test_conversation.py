@@ -152,3 +152,36 @@ async def test_eval_runs_a_conversation_file(tmp_path: Path, settings: Settings)
     row = report.turns[1].as_json()
     assert row["press"] == "Lệ phí" and row["presented"]["sections"] == ["fee"]
     assert set(row) == {"conversation", "turn", "press", "expect", "presented", "right", "ms"}
+
+
+async def test_every_curated_answer_fits_one_message(chat: Chat) -> None:
+    from bot.conversation.dialog import Turn
+    from bot.conversation.replies import Incoming
+    from bot.conversation.state import ChatState
+    from bot.knowledge.schema import SECTIONS, Procedure
+    from handlers.views import entry_reply, section_reply
+
+    services = chat.dialog.services
+    for lang in ("vi", "en"):
+        turn = Turn(Incoming("console", "u", text="x"), services, lang, ChatState())
+        for entry in services.knowledge.kb.entries.values():
+            replies = [entry_reply(turn, entry, (), 1)]
+            if isinstance(entry, Procedure):
+                replies += [section_reply(turn, entry, SECTIONS)]
+            assert all(len(r.text) + len(r.title or "") < 4000 for r in replies), entry.id
+
+
+async def test_a_long_imported_section_is_shortened_with_a_link(chat: Chat) -> None:
+    from bot.conversation.dialog import Turn
+    from bot.conversation.replies import Incoming
+    from bot.conversation.state import ChatState
+    from handlers.views import section_reply
+
+    services = chat.dialog.services
+    entry = services.knowledge.kb.entries["khai-sinh"]
+    long = entry.model_copy(update={"steps": [f"Bước {i}: " + "nộp hồ sơ " * 30
+                                              for i in range(60)]})
+    turn = Turn(Incoming("console", "u", text="x"), services, "vi", ChatState())
+    reply = section_reply(turn, long, ("steps",))  # type: ignore[arg-type]
+    assert len(reply.text) < 4000 and entry.sources[0] in reply.text
+    assert "Bước 0:" in reply.text and "Bước 59:" not in reply.text
