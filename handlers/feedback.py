@@ -10,7 +10,7 @@ from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Button, Reply
 from bot.knowledge.schema import Procedure, SurveyFile
 from bot.retrieval.text import clean
-from handlers.views import rating_buttons
+from handlers.views import in_language, rating_buttons
 
 GENERAL_FIELD = "Câu hỏi chung"
 SERVICE_FIELD = "Đánh giá chung"
@@ -70,9 +70,9 @@ async def _rate(turn: Turn, answer_id: int, value: int) -> list[Reply]:
     await turn.remember(last_rated=answer_id, unhappy=unhappy)
     if option.satisfied or not survey.reasons:
         return [Reply(turn.t("rating.thanks"), kind="thanks")]
-    question = (survey.reason_question_en if turn.lang == "en" else survey.reason_question)
+    question = in_language(survey, "reason_question", turn.lang)
     buttons = tuple(
-        (Button(r.label_en if turn.lang == "en" else r.label, Reason(answer_id, r.id)),)
+        (Button(in_language(r, "label", turn.lang), Reason(answer_id, r.id)),)
         for r in survey.reasons
     )
     return [Reply(question or turn.t("rating.thanks"), buttons=buttons, kind="rating")]

@@ -15,19 +15,25 @@ from bot.knowledge.loader import AnyEntry
 from bot.knowledge.schema import SECTIONS, Faq, Office, Procedure, Section
 
 
+def in_language(obj: object, name: str, lang: str) -> str:
+    """``obj.<name>_<lang>`` where the knowledge base has it (``label_en``), else ``obj.<name>``
+    (the Vietnamese written by staff)."""
+    value = getattr(obj, f"{name}_{lang}", None) or getattr(obj, name)
+    return str(value) if value is not None else ""
+
+
 def entry_title(turn: Turn, entry: AnyEntry) -> str:
-    if isinstance(entry, Procedure):
-        english = turn.lang == "en" and entry.title_en
-        return f"{entry.title_en} ({entry.title})" if english else entry.title
-    return entry.question_en if turn.lang == "en" and entry.question_en else entry.question
+    return turn.render("title", entry=entry).strip()
 
 
 def localised(entry: AnyEntry, lang: str) -> AnyEntry:
-    """The entry with its English parts in place of the Vietnamese ones, for English replies."""
-    if lang != "en" or not isinstance(entry, Procedure) or entry.en is None:
+    """The entry with its parts in the reply's language in place of the Vietnamese ones (the
+    ``en:`` block for English), for the templates."""
+    block = getattr(entry, lang, None) if isinstance(entry, Procedure) else None
+    if block is None:
         return entry
-    english = {k: v for k, v in entry.en if v not in (None, [])}
-    return entry.model_copy(update=english)
+    parts = {k: v for k, v in block if v not in (None, [])}
+    return entry.model_copy(update=parts)
 
 
 PHONE_LIMIT = 3800  # characters of a reply's text: one Telegram message with title and buttons
@@ -54,7 +60,7 @@ def rating_buttons(turn: Turn, answer_id: int) -> tuple[tuple[Button, ...], ...]
     """The survey scale as buttons: one row for three options, rows of three beyond that."""
     survey = turn.services.knowledge.kb.survey
     buttons = [
-        Button(opt.label_en if turn.lang == "en" else opt.label, Rate(answer_id, opt.value))
+        Button(in_language(opt, "label", turn.lang), Rate(answer_id, opt.value))
         for opt in survey.scale
     ]
     return rows(buttons, per_row=3)
@@ -62,7 +68,7 @@ def rating_buttons(turn: Turn, answer_id: int) -> tuple[tuple[Button, ...], ...]
 
 def survey_question(turn: Turn) -> str:
     survey = turn.services.knowledge.kb.survey
-    return survey.question_en if turn.lang == "en" else survey.question
+    return in_language(survey, "question", turn.lang)
 
 
 def entry_reply(turn: Turn, entry: AnyEntry, sections: Sequence[Section],
