@@ -4,45 +4,43 @@
 one named with confidence, or the one in focus for a follow-up), every section asked for, the
 one-stop office of a place it names, and its own language.  Handlers compose replies from that.
 
-Reading order:
-1. language: English words and no Vietnamese ones → English, whatever the platform said;
-2. a long letter is cut to its question: the sentences with a question cue, else the last ones;
-3. the place named (current or former commune/ward), and the text without it;
-4. the procedure: the engine on the text without the place; a confident answer that differs
-   from the focus switches the focus; a short message with only section cues, follow-up words
-   or content the focus explains refers to the focus;
-5. conversational acts (greeting, thanks, help, complaint, asking for a person, off-topic) when
-   no procedure or place carries the message.
+The message is read once (``Reading``: language, question part of a long letter, sections,
+places, the engine's result on the text without the place); then the readings below are tried
+in order and the first that holds wins:
+
+1. nothing but smalltalk → greeting / thanks / bye; asking for a person; a complaint;
+2. off-topic words and no procedure → off-topic;
+3. a short message with no topic word of its own → a follow-up on the entry in focus;
+4. nothing but a place (or "that office") → the office;
+5. a long letter → the entry its sentences name (one that joins several named ones first);
+6. a procedure named with confidence → that entry (a new focus), with the office of a place;
+7. a reply to "which one?" → the offered entry it names;
+8. several clauses → the clause that names a procedure;
+9. a short question the focus explains → a follow-up;
+10. a place with a procedure nobody recognised → the office;
+11. help, close candidates (which one?), empty, off-topic, else an honest decline.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.conversation import cues
 from bot.conversation.state import ChatState
-from bot.knowledge.schema import SECTIONS, Office, Section
+from bot.knowledge.schema import Office, Section
 from bot.retrieval.engine import Engine, Result
-from bot.retrieval.lexicon import (
-    ACT_PHRASES,
-    DOMAIN_FOLDED,
-    ENGLISH_WORDS,
-    FOLLOW_UP_WORDS,
-    GENERIC_FOLDED,
-    QUESTION_CUES,
-    SECTION_CUES,
-    STOP_FOLDED,
-    VIETNAMESE_WORDS,
-)
-from bot.retrieval.offices import OFFICE_CUES, PLACE_WORDS
-from bot.retrieval.text import clean, fold, words
+from bot.retrieval.lexicon import DOMAIN_FOLDED, FOLLOW_UP_WORDS, GENERIC_FOLDED, STOP_FOLDED
+from bot.retrieval.text import clean
 
 Act = Literal["question", "follow-up", "place", "greeting", "thanks", "bye", "help",
               "complaint", "person", "offtopic", "clarify", "decline", "empty"]
 
-LONG_LETTER_WORDS = 30  # longer messages are read for their question sentences
 SHORT_FOLLOW_UP_WORDS = 12
+LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
+LETTER_CONFIDENCE = 0.6  # … with this confidence
+FOCUS_EXPLAINS = 0.5  # share of a follow-up's own words found in the entry in focus
 
 
 @dataclass(frozen=True)
@@ -56,59 +54,208 @@ class Understanding:
     question: str = ""  # the part of the message that was searched
 
 
-def language(text: str, current: str) -> str:
-    """'en' for a message written in English, 'vi' for Vietnamese, else the chat's language."""
-    raw = words(text)
-    if any(w != fold(w) for w in raw):
-        return "vi"
-    folded = [fold(w) for w in raw]
-    english = sum(w in ENGLISH_WORDS for w in folded)
-    vietnamese = sum(w in VIETNAMESE_WORDS for w in folded)
-    if english >= 2 and english > 2 * vietnamese:
-        return "en"
-    if vietnamese >= 1 and vietnamese >= english:
-        return "vi"
-    return current
+@dataclass(frozen=True)
+class Reading:
+    """The message read once; every step below looks at this."""
+
+    engine: Engine
+    state: ChatState
+    text: str
+    lang: str
+    question: str  # the question part of a long letter, else the message
+    folded: str  # the question, folded
+    sections: tuple[Section, ...]
+    offices: tuple[Office, ...]
+    searched: str  # the question without the place named
+    result: Result  # the engine on ``searched``
+    content: tuple[str, ...]  # the question's own topic words
+
+    def said(self, act: Act, entry_id: str | None = None, offices: tuple[Office, ...] = (),
+             sections: tuple[Section, ...] | None = None) -> Understanding:
+        chosen = self.sections if sections is None else sections
+        return Understanding(act, self.lang, chosen, offices, entry_id, self.result,
+                             self.question)
+
+    @property
+    def short(self) -> bool:
+        return len(self.folded.split()) <= SHORT_FOLLOW_UP_WORDS
 
 
-def sections_in(folded: str) -> tuple[Section, ...]:
-    """Every section asked for, in the order the message asks them."""
-    padded = f" {folded} "
-    found: list[tuple[int, Section]] = []
-    taken: list[tuple[int, int]] = []
-    cues = sorted(((c, s) for s, cs in SECTION_CUES.items() for c in cs), key=lambda p: -len(p[0]))
-    for cue, section in cues:
-        for match in re.finditer(rf"(?<= ){re.escape(cue)}(?= )", padded):
-            span = (match.start(), match.end())
-            if any(a < span[1] and span[0] < b for a, b in taken):
-                continue
-            taken.append(span)
-            found.append((span[0], section))
-    ordered: list[Section] = []
-    for _, section in sorted(found):
-        if section not in ordered:
-            ordered.append(section)
-    return tuple(s for s in ordered if s in SECTIONS)
+def understand(text: str, state: ChatState, engine: Engine, limit: int = 2000) -> Understanding:
+    text = clean(text, limit)
+    lang = cues.language(text, state.locale or "vi")
+    if not any(ch.isalpha() for ch in text):
+        return Understanding("empty", lang)
+    reading = read(text, lang, state, engine)
+    for step in STEPS:
+        found = step(reading)
+        if found is not None:
+            return found
+    return reading.said("decline")
 
 
-LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
-LETTER_CONFIDENCE = 0.6  # … with this confidence
+def read(text: str, lang: str, state: ChatState, engine: Engine) -> Reading:
+    question = cues.question_part(text)
+    folded = cues.folded_words(question)
+    offices = tuple(engine.places.find(question, context=state.focus_office is not None))
+    searched = engine.places.without(question, list(offices)) if offices else question
+    if offices:
+        searched = cues.without_office_cues(searched)
+    sections = cues.sections_in(engine.normalise(question).folded)  # short forms expanded
+    return Reading(engine, state, text, lang, question, folded, sections, offices, searched,
+                   engine.ask(searched), tuple(topic_words(engine, folded)))
 
 
-def _sentences(text: str) -> list[str]:
-    parts = [s.strip() for s in re.split(r"(?<=[.?!;\n])\s+", text) if s.strip()]
-    out: list[str] = []
-    for part in parts:  # long sentences without full stops: clauses
-        out += [c.strip() for c in part.split(",")] if len(part.split()) > 20 else [part]
-    return [s for s in out if len(s.split()) >= 2]
+def topic_words(engine: Engine, folded: str) -> list[str]:
+    """The message's own words once section cues, fillers, function words, everyday verbs of
+    the domain and follow-up words are gone: what is left names a topic."""
+    stripped = engine.strip_cues(folded)
+    return [w for w in stripped.split()
+            if w not in FOLLOW_UP_WORDS and w not in STOP_FOLDED and w not in GENERIC_FOLDED
+            and not w.isdigit()]
 
+
+# -- the readings, in order ---------------------------------------------------------------------
+
+Step = Callable[[Reading], Understanding | None]
+
+
+def smalltalk(r: Reading) -> Understanding | None:
+    small = cues.smalltalk_only(cues.folded_words(r.text))
+    return r.said(small) if small else None  # type: ignore[arg-type]
+
+
+def person_or_complaint(r: Reading) -> Understanding | None:
+    act = cues.act_of(r.folded)
+    return r.said(act, offices=r.offices) if act in ("person", "complaint") else None  # type: ignore[arg-type]
+
+
+def offtopic(r: Reading) -> Understanding | None:
+    if cues.act_of(r.folded) == "offtopic" and r.result.decision != "answer":
+        return r.said("offtopic")
+    return None
+
+
+def bare_follow_up(r: Reading) -> Understanding | None:
+    focus = r.state.focus_entry
+    if focus and not r.offices and not r.content and r.short:
+        return r.said("follow-up", focus)
+    return None
+
+
+def place_only(r: Reading) -> Understanding | None:
+    offices = r.offices
+    if not offices and r.state.focus_office and cues.points_back(r.folded):
+        offices = tuple(o for o in r.engine.kb.offices if o.id == r.state.focus_office)
+    if offices and not topic_words(r.engine, cues.without_office_words(r.searched)):
+        return r.said("place", offices=offices)
+    return None
+
+
+def letter(r: Reading) -> Understanding | None:
+    if r.result.decision == "answer" or len(r.text.split()) <= cues.LONG_LETTER_WORDS:
+        return None
+    body = r.engine.places.without(r.text, list(r.offices)) if r.offices else r.text
+    topic = letter_topic(r.engine, body, r.question)
+    return r.said("question", topic, r.offices) if topic else None
+
+
+def named_entry(r: Reading) -> Understanding | None:
+    best = r.result.best
+    if r.result.decision != "answer" or best is None:
+        return None
+    focus = r.state.focus_entry
+    if best.entry_id == focus and r.sections:
+        return r.said("follow-up", focus, r.offices)
+    kind: Act = "question" if best.entry_id != focus else "follow-up"
+    return r.said(kind, best.entry_id, r.offices)
+
+
+def chosen(r: Reading) -> Understanding | None:
+    """A typed answer to "which one?": the offered entry that ranks first."""
+    offered = set(r.state.choices)
+    if not offered:
+        return None
+    tuning = r.engine.tuning
+    pick = next((c for c in r.result.candidates if c.entry_id in offered
+                 and c.confidence >= tuning.clarify_at), None)
+    return r.said("question", pick.entry_id, r.offices) if pick else None
+
+
+def clause(r: Reading) -> Understanding | None:
+    """'khai tử cần giấy tờ gì, nộp online được không': the clause that names the procedure,
+    the others only asking sections."""
+    parts = cues.clauses(r.searched)
+    if len(parts) < 2:
+        return None
+    named = [(part, r.engine.ask(part)) for part in parts]
+    answered = [(p, res) for p, res in named if res.decision == "answer" and res.best]
+    others = [p for p, res in named if (p, res) not in answered]
+    if len(answered) != 1 or any(topic_words(r.engine, cues.folded_words(p)) for p in others):
+        return None
+    best = answered[0][1].best
+    assert best is not None
+    return r.said("question", best.entry_id, r.offices)
+
+
+def follow_up(r: Reading) -> Understanding | None:
+    """A short question about a detail of the entry in focus ('hai đứa có phải cùng lên
+    không'): its words are in that entry, and nothing else was recognised with confidence."""
+    focus = r.state.focus_entry
+    if not focus or not r.short:
+        return None
+    if r.engine.explains(focus, list(r.content)) >= FOCUS_EXPLAINS:
+        return r.said("follow-up", focus, r.offices)
+    if r.result.decision in ("answer", "clarify") or r.offices:
+        return None
+    strong = [c for c in r.result.candidates if c.entry_id != focus
+              and c.confidence >= r.engine.tuning.clarify_at
+              and c.covered >= r.engine.tuning.covered_at]
+    asks = cues.has_any(r.folded, ("ko", "khong", "k", "dc", "duoc", "phai", "co", "sao"))
+    known = r.engine.knows_any(list(r.content))
+    return r.said("follow-up", focus, r.offices) if asks and known and not strong else None
+
+
+def place(r: Reading) -> Understanding | None:
+    return r.said("place", offices=r.offices) if r.offices else None
+
+
+def other_act(r: Reading) -> Understanding | None:
+    act = cues.act_of(r.folded)
+    return r.said(act) if act is not None else None  # type: ignore[arg-type]
+
+
+def clarify(r: Reading) -> Understanding | None:
+    if r.result.decision != "clarify":
+        return None
+    joiner = _joining(r.engine, {c.entry_id for c in r.result.choices})
+    if joiner in {c.entry_id for c in r.result.choices}:
+        return r.said("question", joiner)  # the procedure that joins the others offered
+    return r.said("clarify")
+
+
+def empty(r: Reading) -> Understanding | None:
+    return r.said("empty") if r.result.decision == "empty" and not r.content else None
+
+
+def unknown_topic(r: Reading) -> Understanding | None:
+    domain = cues.has_any(r.folded, DOMAIN_FOLDED) or r.engine.knows_any(list(r.content))
+    return None if domain else r.said("offtopic", sections=())
+
+
+STEPS: tuple[Step, ...] = (smalltalk, person_or_complaint, offtopic, bare_follow_up, place_only,
+                           letter, named_entry, chosen, clause, follow_up, place, other_act,
+                           clarify, empty, unknown_topic)
+
+
+# -- long letters -------------------------------------------------------------------------------
 
 def letter_topic(engine: Engine, text: str, question: str) -> str | None:
     """The entry a long letter is about: the one a sentence names most surely (covering most of
     its name), preferring the sentences that ask; None when no sentence names one."""
     named: dict[str, float] = {}
-    asked = set(_sentences(question))
-    for sentence in _sentences(text):
+    asked = set(cues.sentences(question))
+    for sentence in cues.sentences(text):
         top = engine.ask(sentence).best
         if top is None or top.covered < LETTER_COVERED or top.confidence < LETTER_CONFIDENCE:
             continue
@@ -121,139 +268,8 @@ def letter_topic(engine: Engine, text: str, question: str) -> str | None:
 
 def _joining(engine: Engine, named: set[str]) -> str | None:
     """An entry that joins several of the named ones (a 'liên thông' procedure whose related
-    entries are two or more of the things the letter asks for)."""
+    entries are two or more of the things asked for)."""
     if len(named) < 2:
         return None
     best = max(engine.kb.entries.values(), key=lambda e: len(named & set(e.related)))
     return best.id if len(named & set(best.related)) >= 2 else None
-
-
-def question_part(text: str) -> str:
-    """A long letter's question: its sentences with a question cue (else its last two)."""
-    if len(text.split()) <= LONG_LETTER_WORDS:
-        return text
-    sentences = [s.strip() for s in re.split(r"(?<=[.?!;\n])\s+", text) if s.strip()]
-    if len(sentences) <= 1:
-        return text
-    asked = [s for s in sentences if _has_any(fold(s), QUESTION_CUES) or s.endswith("?")]
-    chosen = asked[-2:] if asked else sentences[-2:]
-    return " ".join(chosen)
-
-
-def _has_any(folded: str, phrases: tuple[str, ...] | frozenset[str]) -> bool:
-    padded = f" {' '.join(folded.split())} "
-    return any(f" {p} " in padded for p in phrases)
-
-
-def act_of(folded: str) -> Act | None:
-    for act in ("person", "complaint", "help", "offtopic"):
-        if _has_any(folded, ACT_PHRASES[act]):
-            return act
-    return None
-
-
-def smalltalk_only(folded: str) -> Act | None:
-    """greeting / thanks / bye when the message is nothing else."""
-    padded = f" {folded} "
-    found: Act | None = None
-    for act in ("thanks", "bye", "greeting"):
-        for phrase in sorted(ACT_PHRASES[act], key=len, reverse=True):
-            if f" {phrase} " in padded:
-                padded = padded.replace(f" {phrase} ", " ")
-                found = found or act
-    rest = [w for w in padded.split() if w not in FOLLOW_UP_WORDS]
-    return found if found and not rest else None
-
-
-def _content(engine: Engine, folded: str) -> list[str]:
-    """The message's own words once section cues, fillers, function words, everyday verbs of
-    the domain and follow-up words are gone: what is left names a topic."""
-    stripped = engine.strip_cues(folded)
-    return [w for w in stripped.split()
-            if w not in FOLLOW_UP_WORDS and w not in STOP_FOLDED and w not in GENERIC_FOLDED
-            and not w.isdigit()]
-
-
-def understand(  # noqa: C901, PLR0911, PLR0912 - one return per reading, docstring order
-    text: str, state: ChatState, engine: Engine, limit: int = 2000
-) -> Understanding:
-    text = clean(text, limit)
-    lang = language(text, state.locale or "vi")
-    if not any(ch.isalpha() for ch in text):
-        return Understanding("empty", lang)
-    question = question_part(text)
-    folded = " ".join(fold(w) for w in words(question))
-    sections = sections_in(engine.normalise(question).folded)  # short forms expanded
-    places = engine.places.find(question, context=state.focus_office is not None)
-    searched = engine.places.without(question, places) if places else question
-    result = engine.ask(searched)
-    act = act_of(folded)
-    small = smalltalk_only(" ".join(fold(w) for w in words(text)))
-    if small:
-        return Understanding(small, lang, question=question)
-    if act in ("person", "complaint"):
-        return Understanding(act, lang, sections, tuple(places), result=result, question=question)
-    best = result.best.entry_id if result.best else None
-    offices = tuple(places)
-    content = _content(engine, folded)
-    if act == "offtopic" and result.decision != "answer":
-        return Understanding("offtopic", lang, question=question, result=result)
-    if state.focus_entry and not offices and not content and len(folded.split()) <= \
-            SHORT_FOLLOW_UP_WORDS:
-        return Understanding("follow-up", lang, sections, (), state.focus_entry, result,
-                             question)
-    if not offices and state.focus_office and _points_back(folded):
-        offices = tuple(o for o in engine.kb.offices if o.id == state.focus_office)
-    if offices and not _content(engine, _without_office_words(searched)):
-        return Understanding("place", lang, sections, offices, None, result, question)
-    if result.decision != "answer" and len(text.split()) > LONG_LETTER_WORDS:
-        topic = letter_topic(engine, engine.places.without(text, places) if places else text,
-                             question)
-        if topic:
-            return Understanding("question", lang, sections, offices, topic, result, question)
-    if result.decision == "answer" and best and (best != state.focus_entry or not sections):
-        kind: Act = "question" if best != state.focus_entry else "follow-up"
-        return Understanding(kind, lang, sections, offices, best, result, question)
-    if state.focus_entry and _refers_to_focus(engine, state.focus_entry, content, result, folded):
-        return Understanding("follow-up", lang, sections, offices, state.focus_entry, result,
-                             question)
-    if offices:
-        return Understanding("place", lang, sections, offices, None, result, question)
-    if act is not None:
-        return Understanding(act, lang, sections, (), result=result, question=question)
-    if result.decision == "clarify":
-        return Understanding("clarify", lang, sections, (), None, result, question)
-    if result.decision == "empty" and not content:
-        return Understanding("empty", lang, sections, question=question)
-    if not _has_any(folded, DOMAIN_FOLDED) and not engine.knows_any(content):
-        return Understanding("offtopic", lang, question=question)
-    return Understanding("decline", lang, sections, (), None, result, question)
-
-
-POINTING = ("xa do", "phuong do", "cho do", "o do", "noi do", "xa nay", "phuong nay", "ben do",
-            "that office", "there", "that one", "dac khu do")
-
-
-def _points_back(folded: str) -> bool:
-    """'một cửa xã đó ở chỗ nào': the office just talked about."""
-    return _has_any(folded, POINTING) and _has_any(folded, (*OFFICE_CUES, "o dau", "cho nao",
-                                                            "where", "dia chi"))
-
-
-def _without_office_words(text: str) -> str:
-    """Folded text without words that only say 'the one-stop office'."""
-    padded = f" {' '.join(fold(w) for w in words(text))} "
-    for cue in sorted((*OFFICE_CUES, *PLACE_WORDS), key=len, reverse=True):
-        padded = padded.replace(f" {cue} ", " ")
-    return padded.strip()
-
-
-def _refers_to_focus(engine: Engine, focus: str, content: list[str], result: Result,
-                     folded: str) -> bool:
-    """A follow-up: short, and either nothing but cues and follow-up words, or words the
-    entry in focus explains, while nothing else was recognised with confidence."""
-    if len(folded.split()) > SHORT_FOLLOW_UP_WORDS:
-        return False
-    if not content:
-        return True
-    return engine.explains(focus, content) >= 0.5

@@ -491,7 +491,7 @@ class Engine:
         of 'căn cước'."""
         folded = _strip(" ".join(t.folded for t in tokens), phrases).split()
         flags = {t.folded: t for t in tokens}
-        pairs = self.index.pairs
+        pairs = self.accents.pairs  # Vietnamese two-syllable words, not English word pairs
         kept = []
         for i, word in enumerate(folded):
             tok = flags.get(word, Token(word, word))
