@@ -186,16 +186,13 @@ def clause(r: Reading) -> Understanding | None:
     """'khai tử cần giấy tờ gì, nộp online được không': the clause that names the procedure,
     the others only asking sections."""
     parts = cues.clauses(r.searched)
-    if len(parts) < 2:
+    topical = [p for p in parts if topic_words(r.engine, cues.folded_words(p))]
+    if len(parts) < 2 or len(topical) != 1:
         return None
-    named = [(part, r.engine.ask(part)) for part in parts]
-    answered = [(p, res) for p, res in named if res.decision == "answer" and res.best]
-    others = [p for p, res in named if (p, res) not in answered]
-    if len(answered) != 1 or any(topic_words(r.engine, cues.folded_words(p)) for p in others):
+    result = r.engine.ask(topical[0])
+    if result.decision != "answer" or result.best is None:
         return None
-    best = answered[0][1].best
-    assert best is not None
-    return r.said("question", best.entry_id, r.offices)
+    return r.said("question", result.best.entry_id, r.offices)
 
 
 def follow_up(r: Reading) -> Understanding | None:

@@ -98,12 +98,23 @@ BARE_TOPIC_EXPLAINED = 0.95  # the question is wholly inside each of these entri
 BARE_TOPIC_COVERED = 0.9  # … and names none of them in full
 
 
-def _bare_topic(candidates: Sequence[Candidate]) -> bool:
+REGISTRATION = frozenset({"dang", "ky"})  # the default action: 'khai tử' is 'đăng ký khai tử'
+
+
+def _bare_topic(candidates: Sequence[Candidate], asked: frozenset[str]) -> bool:
     """A topic shared by several entries and nothing that picks one ('gplx': renew or replace?):
-    two or more candidates explain the whole question, and the best is not named in full."""
+    two or more candidates explain the whole question, and the best is not named in full —
+    unless all the best's name adds is the default action (registering the event asked)."""
     whole = [c for c in candidates[:3] if c.explained >= BARE_TOPIC_EXPLAINED]
-    return len(whole) >= 2 and candidates[0].covered < BARE_TOPIC_COVERED and (
-        whole[0] is candidates[0])
+    best = candidates[0]
+    if len(whole) < 2 or best.covered >= BARE_TOPIC_COVERED or whole[0] is not best:
+        return False
+    return not _registers(best, asked)
+
+
+def _registers(candidate: Candidate, asked: frozenset[str]) -> bool:
+    """The candidate's title is the question plus at most the default action ('đăng ký')."""
+    return set(fold(candidate.title).split()) - asked <= REGISTRATION
 
 
 def is_stop(token: Token) -> bool:
@@ -547,9 +558,10 @@ class Engine:
             )
         scored.sort(key=lambda c: -c.score)
         candidates = tuple(scored[:k])
-        return Result(question, self._decision(candidates), candidates, section, norm.ambiguous)
+        decision = self._decision(candidates, views[-1].words)
+        return Result(question, decision, candidates, section, norm.ambiguous)
 
-    def _decision(self, candidates: Sequence[Candidate]) -> Decision:
+    def _decision(self, candidates: Sequence[Candidate], asked: frozenset[str]) -> Decision:
         best = candidates[0]
         tuning = self.tuning
         if best.confidence < tuning.clarify_at:
@@ -559,7 +571,9 @@ class Engine:
         if best.covered < tuning.covered_at:
             return "decline"  # a fragment: one common word of a longer name
         runner_up = candidates[1] if len(candidates) > 1 else None
-        close = runner_up is not None and best.score - runner_up.score < self.tuning.margin
-        if best.confidence >= self.tuning.answer_at and not close and not _bare_topic(candidates):
+        close = runner_up is not None and best.score - runner_up.score < self.tuning.margin and (
+            not _registers(best, asked) or _registers(runner_up, asked))
+        bare = _bare_topic(candidates, asked)
+        if best.confidence >= self.tuning.answer_at and not close and not bare:
             return "answer"
         return "clarify"

@@ -51,7 +51,6 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "bao nhieu",
         "mien phi",
         "mat tien",
-        "tien",
         "gia bao nhieu",
         "thue",
         "fee",
