@@ -196,13 +196,15 @@ class ConversationReport:
         return lines
 
 
-async def run(dialog: Dialog, conversations: list[Conversation]) -> ConversationReport:
+async def run(dialog: Dialog, conversations: list[Conversation],
+              run_id: str = "") -> ConversationReport:
+    """``run_id`` tells repeated runs on one store apart (new users, new event ids)."""
     report = ConversationReport(conversations=list(conversations))
     for number, conv in enumerate(conversations):
-        user = f"eval-{number}-{conv.id}"
+        user = f"eval{run_id}-{number}-{conv.id}"
         previous: list[Reply] = []
         for index, turn in enumerate(conv.turns, 1):
-            incoming = _incoming(conv, user, turn, previous, f"{number}:{index}")
+            incoming = _incoming(conv, user, turn, previous, f"{run_id}:{number}:{index}")
             started = time.perf_counter()
             replies = await dialog.dispatch(incoming) if incoming else []
             ms = (time.perf_counter() - started) * 1000

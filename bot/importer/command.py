@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +125,8 @@ def convert_all(lines: list[str], today: dt.date, progress: Progress,
         if not line.strip():
             continue
         try:
-            record = json.loads(line.strip())
+            # NFC: the portal's text mixes composed and combining diacritics ('ấ' two ways)
+            record = json.loads(unicodedata.normalize("NFC", line.strip()))
         except json.JSONDecodeError as exc:
             reason = f"not valid JSON ({exc.msg}, column {exc.colno})"
             outcome.rejected.append((number, "?", reason))

@@ -8,6 +8,7 @@ rapidfuzz ``token_set_ratio``) → answer / clarify / decline, and the section a
 
 from __future__ import annotations
 
+import array
 import itertools
 import math
 import time
@@ -29,7 +30,7 @@ from bot.retrieval.lexicon import (
     STOP_FOLDED,
 )
 from bot.retrieval.offices import PlaceIndex
-from bot.retrieval.text import Normalised, Normaliser, Token, fold, words
+from bot.retrieval.text import Normalised, Normaliser, Token, fold, fold_word, words
 
 Decision = Literal["answer", "clarify", "decline", "empty"]
 
@@ -188,7 +189,7 @@ class SearchIndex:
 
     ids: list[str]
     titles: list[str]
-    postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    postings: Postings
     surfaces: list[list[_Surface]]
     texts: list[list[str]]  # the surfaces' texts, for rapidfuzz's C loop
     idf: dict[str, float]
@@ -201,7 +202,8 @@ class SearchIndex:
     @classmethod
     def build(cls, kb: KnowledgeBase, tuning: Tuning | None = None) -> SearchIndex:
         tuning = tuning or Tuning()
-        ids, titles, docs, surfaces = [], [], [], []
+        ids, titles, surfaces = [], [], []
+        features = _FeatureIds()
         word_df: Counter[str] = Counter()
         curated_df: Counter[str] = Counter()
         pairs: set[tuple[str, str]] = set()
@@ -212,14 +214,13 @@ class SearchIndex:
             texts = _surface_texts(entry)
             ids.append(entry.id)
             titles.append(entry.title)
-            doc: list[str] = []
             entry_contents = []
             seen_words: set[str] = set()
             for text in texts:
-                toks = [Token(w, fold(w)) for w in words(text)]
+                toks = [Token(w, fold_word(w)) for w in words(text)]
                 folded = [t.folded for t in toks]
                 pairs.update(itertools.pairwise(folded))
-                doc += _features(folded, (t.text for t in toks if t.accented))
+                features.add(len(ids) - 1, _features(folded, (t.text for t in toks if t.accented)))
                 content = [t.folded for t in toks if not is_stop(t)]
                 if content:
                     entry_contents.append(content)
@@ -228,14 +229,13 @@ class SearchIndex:
             if entry.curated:
                 curated_df.update(seen_words)
                 n_curated += 1
-            docs.append(doc)
             contents.append(entry_contents)
             curated.append(1.0 if entry.curated else 0.9)
-        n = max(len(docs), 1)
+        n = max(len(ids), 1)
         idf = {w: math.log(1 + (n - df + 0.5) / (df + 0.5)) for w, df in word_df.items()}
         weigh = _confidence_weights(idf, curated_df, n_curated)
         surfaces = [[_Surface.of(c, weigh) for c in entry] for entry in contents]
-        postings = _bm25_postings(docs, tuning)
+        postings = features.postings(len(ids), tuning)
         return cls(
             ids,
             titles,
@@ -421,29 +421,63 @@ def _surface_texts(entry: AnyEntry) -> list[str]:
     return texts
 
 
-def _bm25_postings(
-    docs: list[list[str]], tuning: Tuning
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    n = len(docs)
-    lengths = np.array([len(d) for d in docs], dtype=np.float32)
-    avg = float(lengths.mean()) if n else 1.0
-    df: Counter[str] = Counter()
-    tfs = [Counter(d) for d in docs]
-    for tf in tfs:
-        df.update(tf.keys())
-    rows: dict[str, tuple[list[int], list[float]]] = {}
-    for doc, tf in enumerate(tfs):
-        norm = tuning.k1 * (1 - tuning.b + tuning.b * lengths[doc] / avg)
-        for feat, count in tf.items():
-            idf = math.log(1 + (n - df[feat] + 0.5) / (df[feat] + 0.5))
-            weight = idf * count * (tuning.k1 + 1) / (count + norm)
-            docs_, weights = rows.setdefault(feat, ([], []))
-            docs_.append(doc)
-            weights.append(weight)
-    return {
-        f: (np.array(d, dtype=np.int32), np.array(w, dtype=np.float32))
-        for f, (d, w) in rows.items()
-    }
+@dataclass(frozen=True)
+class Postings:
+    """BM25 weights of every feature, in three flat arrays (compressed sparse rows): the
+    documents of feature ``f`` are ``docs[offsets[f]:offsets[f + 1]]``.  Flat arrays keep a
+    national-size index small: no Python object per feature."""
+
+    ids: dict[str, int]
+    offsets: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+
+    def get(self, feature: str) -> tuple[np.ndarray, np.ndarray] | None:
+        index = self.ids.get(feature)
+        if index is None:
+            return None
+        start, end = self.offsets[index], self.offsets[index + 1]
+        return self.docs[start:end], self.weights[start:end]
+
+
+class _FeatureIds:
+    """Features of every document as integer ids in flat arrays, filled as the index is built
+    (no list of feature strings per document is kept)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.feature = array.array("q")
+        self.doc = array.array("q")
+
+    def add(self, doc: int, feats: Iterable[str]) -> None:
+        ids = self.ids
+        for feat in feats:
+            index = ids.get(feat)
+            if index is None:
+                index = ids[feat] = len(ids)
+            self.feature.append(index)
+            self.doc.append(doc)
+
+    def postings(self, n_docs: int, tuning: Tuning) -> Postings:
+        return _bm25_postings(self.ids, np.frombuffer(self.feature, dtype=np.int64),
+                              np.frombuffer(self.doc, dtype=np.int64), n_docs, tuning)
+
+
+def _bm25_postings(ids: dict[str, int], feature: np.ndarray, doc_ids: np.ndarray,
+                   n_docs: int, tuning: Tuning) -> Postings:
+    n_docs, n_feats = max(n_docs, 1), max(len(ids), 1)
+    lengths = np.bincount(doc_ids, minlength=n_docs).astype(np.float64)
+    pairs, tf = np.unique(doc_ids * n_feats + feature, return_counts=True)
+    doc_ids, feature = pairs // n_feats, pairs % n_feats
+    df = np.bincount(feature, minlength=n_feats).astype(np.float64)
+    avg = float(lengths.mean()) or 1.0
+    idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+    norm = tuning.k1 * (1 - tuning.b + tuning.b * lengths / avg)
+    weights = idf[feature] * tf * (tuning.k1 + 1) / (tf + norm[doc_ids])
+    order = np.lexsort((doc_ids, feature))
+    offsets = np.searchsorted(feature[order], np.arange(n_feats + 1)).astype(np.int64)
+    return Postings(ids, offsets, doc_ids[order].astype(np.int32),
+                    weights[order].astype(np.float32))
 
 
 _CUE_PHRASES = sorted({c for cues in SECTION_CUES.values() for c in cues}, key=len, reverse=True)
@@ -468,10 +502,7 @@ class Engine:
         self.tuning = self.index.tuning
         self.places = PlaceIndex(kb.offices, kb.contacts.province_name)
         self.accents = Accents.learn(kb)
-        self._entry_words = {
-            entry_id: frozenset(w for s in surfaces for w in s.words)
-            for entry_id, surfaces in zip(self.index.ids, self.index.surfaces, strict=True)
-        }
+        self._position = {entry_id: i for i, entry_id in enumerate(self.index.ids)}
 
     def strip_cues(self, folded: str) -> str:
         """A folded message without section cues and filler phrases."""
@@ -483,7 +514,9 @@ class Engine:
 
     def explains(self, entry_id: str, folded_words: Sequence[str]) -> float:
         """Share of the words (after synonyms) found in the entry's titles and aliases."""
-        known = self._entry_words.get(entry_id, frozenset())
+        position = self._position.get(entry_id)
+        surfaces = self.index.surfaces[position] if position is not None else []
+        known = frozenset(w for s in surfaces for w in s.words)
         norm = self.normalise(" ".join(folded_words))
         content = [t.folded for t in norm.tokens if not is_stop(t)]
         if not content:

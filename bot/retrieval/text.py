@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,13 @@ def fold(text: str) -> str:
     text = text.lower().replace("đ", "d")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def fold_word(word: str) -> str:
+    """``fold`` for one word, remembered: the same few thousand syllables come back all the
+    time, in titles and in questions."""
+    return fold(word)
 
 
 def words(text: str) -> list[str]:
@@ -82,7 +90,8 @@ class Normaliser:
         self.max_tokens = max_tokens
 
     def __call__(self, text: str) -> Normalised:
-        typed = [Token(w, fold(w)) for w in words(text[: self.max_tokens * 24])[: self.max_tokens]]
+        head = words(text[: self.max_tokens * 24])[: self.max_tokens]
+        typed = [Token(w, fold_word(w)) for w in head]
         out: list[Token] = []
         ambiguous: list[Synonym] = []
         i = 0
