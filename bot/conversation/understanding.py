@@ -101,7 +101,8 @@ def read(text: str, lang: str, state: ChatState, engine: Engine) -> Reading:
     searched = engine.places.without(question, list(offices)) if offices else question
     if offices:
         searched = cues.without_office_cues(searched)
-    sections = cues.sections_in(engine.normalise(question).folded)  # short forms expanded
+    sections = tuple(dict.fromkeys(  # as typed, and with short forms expanded ('dt')
+        (*cues.sections_in(folded), *cues.sections_in(engine.normalise(question).folded))))
     return Reading(engine, state, text, lang, question, folded, sections, offices, searched,
                    engine.ask(searched), tuple(topic_words(engine, folded)))
 

@@ -88,6 +88,17 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "tai nha",
         "dich vu cong truc tuyen",
         "internet",
+        "on vneid",
+        "vneid app",
+        "the vneid app",
+        "on the app",
+        "in the app",
+        "through vneid",
+        "via vneid",
+        "on my phone",
+        "by phone",
+        "do it online",
+        "apply online",
     ),
     "documents": (
         "giay to gi",
@@ -254,7 +265,7 @@ FOLLOW_UP_WORDS = frozenset(
     mo rang rua ni te chi ri rua tui tau hi he ho hay hoi what about and also that it this
     so then how is does do did take takes there s whats we i need can much my our us
     xong mat het ton dt dien thoai app ung dung nhieu lam qua thoi gian nay giai quyet
-    xu ly""".split()
+    xu ly apply get do done""".split()
 )
 
 # Cues that a sentence of a long letter is the question.
