@@ -30,7 +30,8 @@ async def reload(turn: Turn) -> list[Reply]:
     if outcome.ok:
         text = turn.t("reload.ok", count=outcome.count, version=outcome.version)
         return [Reply(text, kind="admin")]
-    lines = [turn.t("reload.failed"), *(f"- {p}" for p in outcome.problems[:20])]
+    said = (p.render(turn.lang, turn.services.renderer.t) for p in outcome.problems[:20])
+    lines = [turn.t("reload.failed"), *(f"- {line}" for line in said)]
     return [Reply("\n".join(lines), kind="admin")]
 
 

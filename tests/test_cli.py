@@ -24,7 +24,7 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def test_kb_check_passes_on_the_sample(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["kb", "check"])
+    result = runner.invoke(main, ["kb", "check", "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: 52 entries")
 
@@ -33,7 +33,7 @@ def test_kb_check_fails_with_file_and_line(runner: CliRunner, kb_copy: Path) -> 
     path = kb_copy / "procedures" / "ho-chieu.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("level: ", "level: huyen #", 1),
                     encoding="utf-8")
-    result = runner.invoke(main, ["kb", "check", str(kb_copy)])
+    result = runner.invoke(main, ["kb", "check", str(kb_copy), "--lang", "en"])
     assert result.exit_code == 1
     assert re.search(r"^knowledge/procedures/ho-chieu\.yaml:\d+: level: ", result.output, re.M)
     assert "the bot keeps serving the last good version" in result.output

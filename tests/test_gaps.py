@@ -13,7 +13,17 @@ from click.testing import CliRunner
 from bot.cli.main import main
 from bot.conversation.dialog import Dialog
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
-from bot.reports.gaps import group, logged_gaps, suggest_alias
+from bot.reports.gaps import (
+    NO_ENTRY,
+    Question,
+    analyse,
+    format_analysis,
+    group,
+    logged_gaps,
+    missed_place,
+    suggest_alias,
+)
+from bot.retrieval.offices import PlaceIndex
 from bot.store.store import Store
 from tests.conftest import Chat
 
@@ -128,3 +138,100 @@ async def test_citizens_cannot_see_gaps(dialog: Dialog) -> None:
     await citizen.say("giá vàng hôm nay bao nhiêu")
     [reply] = await citizen.say("/gaps")
     assert "giá vàng" not in reply.text and "Câu hỏi chưa trả lời tốt" not in reply.text
+
+
+# -- only aliases that belong ------------------------------------------------------------------
+
+
+def question(qid: int, text: str, decision: str = "decline",
+             candidates: tuple[dict[str, Any], ...] = (), user: str = "u1",
+             ts: str = "2026-12-01T08:00:00+00:00") -> Question:
+    return Question(qid, ts, text, decision, candidates[0]["confidence"] if candidates else None,
+                    candidates, user)
+
+
+def test_off_topic_questions_are_a_group_never_an_alias(kb: KnowledgeBase) -> None:
+    asked = [
+        question(1, "giá vàng hôm nay bao nhiêu", candidates=(cand("thanh-toan-truc-tuyen", 0.3),)),
+        question(2, "tối nay bóng đá mấy giờ"),
+        question(3, "thoi tiet ngay mai the nao", "answer", (cand("khai-sinh", 0.4),)),
+        question(4, "cho em hỏi khai sinh cho bé sinh đôi cần giấy tờ gì ạ",
+                 candidates=(cand("khai-sinh", 0.4),)),
+    ]
+    analysis = analyse(asked, kb)
+    assert [q.id for q in analysis.offtopic] == [1, 2, 3]
+    suggested = [a for g in analysis.gaps for a, _ in g.suggestions]
+    assert suggested == ["khai sinh cho bé sinh đôi"]
+    assert analysis.total == 4
+    # even grouped by nearest entry alone, an off-topic question is never a suggestion
+    assert all(not g.suggestions or g.entry_id == "khai-sinh" for g in group(asked, kb))
+
+
+def test_a_missed_place_is_an_old_name_for_the_office_spelt_like_it(kb: KnowledgeBase) -> None:
+    asked = [question(1, "nhà em ở xã Quảng Chou cũ, giờ nộp hồ sơ ở đâu",
+                      candidates=(cand("nop-ho-so-truc-tuyen", 0.35),))]
+    analysis = analyse(asked, kb)
+    [place] = analysis.places
+    assert place.name == "Quảng Chou" and place.how == "spelling"
+    assert place.office is not None and "xã Quảng Châu" in place.office.old_names
+    assert all(not g.suggestions for g in analysis.gaps)  # not an alias of any entry
+
+
+def test_a_missed_place_goes_to_the_office_the_citizen_was_shown_next(
+    kb: KnowledgeBase
+) -> None:
+    office = kb.offices[5]
+    asked = [question(1, "mot cua xa Mây Ngàn cu o dau", user="u7",
+                      ts="2026-12-01T08:00:00+00:00")]
+    shown = [("u8", "2026-12-01T08:01:00+00:00", kb.offices[3].id),  # someone else
+             ("u7", "2026-12-01T08:02:00+00:00", office.id),
+             ("u7", "2026-12-01T09:30:00+00:00", kb.offices[4].id)]  # too late to say
+    [place] = analyse(asked, kb, shown).places
+    assert (place.name, place.office, place.how) == ("Mây Ngàn", office, "shown")
+    [unknown] = analyse(asked, kb, []).places
+    assert unknown.office is None
+
+
+def test_words_that_only_look_like_places_are_not(kb: KnowledgeBase) -> None:
+    for text in ("đóng bảo hiểm xã hội ở đâu", "phương án nào nhanh hơn",
+                 "xã Quảng Châu cũ giờ thuộc xã nào"):
+        assert missed_place(text, PlaceIndex(kb.offices, kb.contacts.province_name)) is None
+
+
+def test_questions_no_entry_comes_near_are_ideas_for_new_entries(kb: KnowledgeBase) -> None:
+    asked = [
+        question(1, "đăng ký nghĩa vụ quân sự ở đâu", candidates=(cand("ket-hon", 0.3),)),
+        question(2, "cho hỏi đăng ký nghĩa vụ quân sự", candidates=(cand("ket-hon", 0.32),)),
+        question(3, "xin giấy phép karaoke"),
+    ]
+    analysis = analyse(asked, kb)
+    ket_hon = next(g for g in analysis.gaps if g.entry_id == "ket-hon")
+    assert ket_hon.suggestions == []  # 'đăng ký' alone does not make it kết hôn's
+    ideas = next(g for g in analysis.gaps if g.entry_id == NO_ENTRY)
+    assert dict(ideas.suggestions) == {"đăng ký nghĩa vụ quân sự": 2, "giấy phép karaoke": 1}
+    text = "\n".join(format_analysis(analysis, 3))
+    assert "ideas for new entries" in text
+
+
+def test_cli_shows_places_and_off_topic_apart(store: Store, tmp_path: Path, kb_copy: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    store.log_question("u2", "console", "nha e o xa Quang Chou cu gio nop ho so o dau",
+                       "decline", [], None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(kb_copy))
+    result = CliRunner().invoke(main, ["kb", "gaps"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("5 questions not answered well")
+    places = result.output.split("place names not recognised", 1)[1]
+    assert "  - Quang Chou  # asked 1×" in places and "pvhcc-xa-hoa-trach" in places
+    offtopic = result.output.split("\noff-topic — 1 questions", 1)[1]
+    assert "giá vàng hôm nay bao nhiêu" in offtopic
+    assert "- giá vàng" not in result.output
+
+
+async def test_officials_see_off_topic_apart_in_the_admin_chat(dialog: Dialog) -> None:
+    citizen = Chat(dialog, user="10")
+    await citizen.say("giá vàng hôm nay bao nhiêu")
+    [reply] = await Chat(dialog, user="11", admin=True).say("/gaps")
+    assert "Ngoài phạm vi" in reply.text and "hôm nay" not in reply.text

@@ -11,18 +11,10 @@ from typing import Any
 import click
 import yaml
 
-from bot import logs
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli.common import LANG_OPTION, staff_words
+from bot.cli.common import settings_or_exit as _settings
+from bot.config import Settings
 from bot.knowledge.loader import KnowledgeError, load_knowledge
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    logs.setup(settings)
-    return settings
 
 
 @click.group()
@@ -48,7 +40,8 @@ def chat() -> None:
 
 @main.command()
 def run() -> None:
-    """Run what is configured: Telegram polling, webhooks, or (nothing set) the console chat."""
+    """Run what is configured: Telegram polling, webhooks, or (nothing set) the console chat
+    with the web chat and the dashboard on 127.0.0.1."""
     settings = _settings()
     if settings.telegram_enabled and not settings.public_url:
         from bot.app import run_polling
@@ -59,15 +52,22 @@ def run() -> None:
 
         run_server(settings)
     else:
-        click.echo(
-            "Nothing configured: starting the console chat on the sample knowledge base.", err=True
-        )
-        chat.callback()  # type: ignore[misc]
+        from bot.app import run_local
+
+        click.echo("Nothing configured: the console chat and the local web chat, on the sample "
+                   "knowledge base.", err=True)
+        try:
+            asyncio.run(run_local(settings, lambda text: click.echo(text, err=True)))
+        except KnowledgeError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            message = "the knowledge base has errors; fix them and start again"
+            raise click.ClickException(message) from None
 
 
 @main.command()
 def serve() -> None:
-    """Serve the webhooks (Telegram, Zalo), /healthz and the officials' pages on PORT."""
+    """Serve the webhooks (Telegram, Zalo), the web chat, the dashboard and /healthz on PORT."""
     from bot.app import run_server
 
     run_server(_settings())
@@ -168,34 +168,119 @@ def kb() -> None:
 
 @kb.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-def check(directory: Path | None) -> None:
+@LANG_OPTION
+def check(directory: Path | None, lang: str | None) -> None:
     """Validate the knowledge folder: exit 0 when valid, 1 with every error as file:line."""
     settings = _settings()
     root = directory or settings.knowledge_dir
+    lang = lang or settings.default_locale
+    t = staff_words()
     try:
         base = load_knowledge(root)
     except KnowledgeError as exc:
         for problem in exc.problems:
-            click.echo(str(problem))
-        click.echo(f"{len(exc.problems)} error(s); the bot keeps serving the last good version.")
+            click.echo(problem.render(lang, t))
+        for warning in exc.warnings:
+            click.echo(t(lang, "kb.check.warning", problem=warning.render(lang, t)))
+        click.echo(t(lang, "kb.check.failed", n=len(exc.problems)))
         sys.exit(1)
     for warning in base.warnings:
-        click.echo(f"warning: {warning}")
-    click.echo(
-        f"ok: {len(base.entries)} entries, {len(base.offices)} offices, "
-        f"{len(base.synonyms)} synonyms, version {base.version}"
-    )
+        click.echo(t(lang, "kb.check.warning", problem=warning.render(lang, t)))
+    click.echo(t(lang, "kb.check.ok", entries=len(base.entries), offices=len(base.offices),
+                 synonyms=len(base.synonyms), version=base.version))
+
+
+@main.group()
+def admin() -> None:
+    """Accounts of the officials' dashboard (/admin)."""
+
+
+def _store(settings: Settings) -> Any:
+    from bot.store.store import Store
+
+    return Store(settings.db_path)
+
+
+@admin.command("add-user")
+@click.argument("name")
+@click.option("--update", is_flag=True, help="Give an existing account a new password.")
+def add_user(name: str, update: bool) -> None:
+    """Make a dashboard account NAME; the password is asked for twice (not echoed)."""
+    from bot.channels.web.accounts import AccountError, check_name, check_password, hash_password
+    from bot.store.store import add_account, set_password
+
+    settings = _settings()
+    try:
+        check_name(name)
+        password = check_password(click.prompt("Password", hide_input=True,
+                                               confirmation_prompt=True))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    store = _store(settings)
+    try:
+        hashed = hash_password(password)
+        if update:
+            if not set_password(store, name, hashed):
+                raise click.ClickException(f"there is no account {name!r}")
+            click.echo(f"new password for {name}; their open sessions are closed")
+        elif not add_account(store, name, hashed):
+            raise click.ClickException(f"{name!r} exists already (use --update for a new "
+                                       "password)")
+        else:
+            click.echo(f"account {name} made; log in at /admin")
+    finally:
+        store.close()
+
+
+@admin.command("remove-user")
+@click.argument("name")
+def remove_user(name: str) -> None:
+    """Delete the dashboard account NAME and end its sessions."""
+    from bot.store.store import remove_account
+
+    store = _store(_settings())
+    try:
+        if not remove_account(store, name):
+            raise click.ClickException(f"there is no account {name!r}")
+    finally:
+        store.close()
+    click.echo(f"account {name} removed")
+
+
+@admin.command("list-users")
+def list_users() -> None:
+    """The dashboard accounts, with when they last logged in."""
+    from bot.store.store import accounts
+
+    store = _store(_settings())
+    try:
+        rows = accounts(store)
+    finally:
+        store.close()
+    if not rows:
+        click.echo("no accounts yet: dvcbot admin add-user NAME")
+    for row in rows:
+        click.echo(f"{row['name']}  created {row['created']}  last login "
+                   f"{row['last_login'] or 'never'}")
 
 
 from bot.reports.command import report  # noqa: E402 - the officials' report command, in its own module
 
 main.add_command(report)
 
+from bot.cli.spreadsheet import (  # noqa: E402 - `kb export`, `kb import-xlsx`
+    export_command,
+    import_xlsx_command,
+)
+from bot.cli.verify import verify_command  # noqa: E402 - `kb verify`, in its own module
 from bot.importer.command import import_command  # noqa: E402 - `kb import`, in its own module
 from bot.reports.gaps import gaps_command  # noqa: E402 - `kb gaps`, in its own module
 
 kb.add_command(import_command)
 kb.add_command(gaps_command)
+kb.add_command(verify_command)
+kb.add_command(export_command)
+kb.add_command(import_xlsx_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

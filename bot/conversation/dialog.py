@@ -64,9 +64,9 @@ class Turn:
         return self._understood
 
     async def remember(self, **fields: Any) -> None:
+        """Change the chat's state; it is saved once, after the message has been handled (by
+        ``Dialog.dispatch``, or by the inbox together with the event's done-mark)."""
         self.state = replace(self.state, **fields)
-        inc, row = self.incoming, self.state.to_row()
-        await self.store.call(lambda: self.store.save_user(inc.user, inc.channel, **row))
 
 
 Matcher = Callable[[Turn], bool]
@@ -80,33 +80,62 @@ class Route:
     handle: Handler
 
 
+@dataclass
+class Handled:
+    """What handling one message produced: the replies, and the chat's state to keep (None:
+    nothing to save — a platform retry, or a handler that failed)."""
+
+    replies: list[Reply]
+    user: str
+    channel: str
+    state: ChatState | None = None
+
+    def save(self, store: Store) -> None:
+        """Save the state; runs on the store's thread."""
+        if self.state is not None:
+            store.save_user(self.user, self.channel, **self.state.to_row())
+
+
 class Dialog:
     def __init__(self, services: Services, routes: Sequence[Route]) -> None:
         self.services = services
         self.routes = tuple(routes)
 
     async def dispatch(self, incoming: Incoming) -> list[Reply]:
+        """Handle a message and save the chat's state."""
+        handled = await self.handle(incoming)
+        if handled.state is not None:
+            await self.services.store.call(handled.save, self.services.store)
+        return handled.replies
+
+    async def handle(self, incoming: Incoming) -> Handled:
+        """Handle a message; the caller saves ``Handled.state`` (the inbox saves it in the same
+        transaction as the event's done-mark)."""
         store = self.services.store
-        user = await store.call(store.arrive, incoming.channel, incoming.event_id, incoming.user)
+        user = None if incoming.event_id else store.cached_user(incoming.user)
+        if user is None:
+            user = await store.call(store.arrive, incoming.channel, incoming.event_id,
+                                    incoming.user)
         if user is None:
             log.info("duplicate event %s on %s ignored", incoming.event_id, incoming.channel)
-            return []
+            return Handled([], incoming.user, incoming.channel)
         turn = await self._turn(incoming, dict(user))
         if incoming.text and not incoming.command:
             understood = turn.understood
             if understood.lang != turn.lang:
                 turn.lang = understood.lang
                 await turn.remember(locale=understood.lang)
+        replies: list[Reply] = []
         for route in self.routes:
             if route.matches(turn):
                 try:
                     replies = await route.handle(turn)
-                    await turn.remember()  # the state, with the time of this message
-                    return replies
                 except Exception:
                     log.exception("handler %s failed", route.name)
-                    return [Reply(turn.t("error.text"), kind="error")]
-        return []
+                    return Handled([Reply(turn.t("error.text"), kind="error")], incoming.user,
+                                   incoming.channel)
+                break
+        return Handled(replies, incoming.user, incoming.channel, turn.state)
 
     async def _turn(self, incoming: Incoming, user: dict[str, Any]) -> Turn:
         settings = self.services.settings

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from bot.knowledge.loader import KnowledgeBase, KnowledgeError, Problem, load_knowledge
+from bot.knowledge.loader import (
+    KnowledgeBase,
+    KnowledgeError,
+    Problem,
+    knowledge_files,
+    load_knowledge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,7 @@ def settle() -> None:
 
 def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     items = []
-    for path in root.rglob("*.yaml"):
+    for path in knowledge_files(root)[0]:
         try:
             stat = path.stat()
         except FileNotFoundError:  # deleted while listing

@@ -12,8 +12,12 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+CODE = r"^\d\.\d{6}(\.\d+)?$"
+PHONE = r"^[0-9 .+()-]{5,20}$"
+HOTLINE = r"^[0-9 .+()-]{3,20}$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=48)]
 Text = Annotated[str, Field(min_length=1)]
 Level = Literal["province", "commune", "ministry"]
@@ -50,7 +54,9 @@ class PerChannel(Strict):
     @model_validator(mode="after")
     def _not_empty(self) -> PerChannel:
         if not (self.online or self.in_person or self.post):
-            raise ValueError("give at least one of online, in_person, post")
+            raise PydanticCustomError(
+                "per_channel_empty", "give at least one of online, in_person, post"
+            )
         return self
 
 
@@ -69,18 +75,21 @@ class Link(Strict):
 class EntryBase(Strict):
     id: Slug
     aliases: list[Text] = Field(default_factory=list)
+    aliases_en: list[Text] = Field(default_factory=list)  # how English speakers name it
     related: list[Slug] = Field(default_factory=list)
     source: HttpUrl | list[HttpUrl]
     reviewed: dt.date
 
-    @field_validator("aliases")
+    @field_validator("aliases", "aliases_en")
     @classmethod
     def _unique_aliases(cls, aliases: list[str]) -> list[str]:
         seen: set[str] = set()
         for alias in aliases:
             key = alias.casefold()
             if key in seen:
-                raise ValueError(f"alias {alias!r} is listed twice")
+                raise PydanticCustomError(
+                    "alias_twice", "alias '{alias}' is listed twice", {"alias": alias}
+                )
             seen.add(key)
         return aliases
 
@@ -88,6 +97,11 @@ class EntryBase(Strict):
     def curated(self) -> bool:
         """Written by staff (with the ways citizens say it), not bulk-imported without aliases."""
         return bool(self.aliases)
+
+    @property
+    def names(self) -> list[str]:
+        """Every way the entry is named: title, aliases, English aliases."""
+        return [self.title, *self.aliases, *self.aliases_en]  # type: ignore[attr-defined]
 
     @property
     def sources(self) -> list[str]:
@@ -132,9 +146,28 @@ ENGLISH_PARTS = (
 )
 
 
+Checked = Literal["fee", "processing_time", "agency", "online", "legal_basis"]
+CHECKED: tuple[Checked, ...] = ("fee", "processing_time", "agency", "online", "legal_basis")
+
+
+class AcceptedDifference(Strict):
+    """A difference from the national record that staff looked at and accepted (`kb verify`).
+
+    ``ours`` and ``record`` (both optional) pin the two sides as `kb verify` printed them (for
+    ``legal_basis``: the document numbers): the acceptance then holds only while the difference
+    is still that one, so a new citation or a changed record is listed again.
+    """
+
+    field: Checked
+    reason: Text
+    date: dt.date
+    ours: Text | None = None
+    record: Text | None = None
+
+
 class Procedure(EntryBase):
     kind: Literal["procedure"]
-    code: Annotated[str, Field(pattern=r"^\d\.\d{6}(\.\d+)?$")] | None = None
+    code: Annotated[str, Field(pattern=CODE)] | None = None
     title: Text
     title_en: Text | None = None
     field: Text
@@ -152,28 +185,34 @@ class Procedure(EntryBase):
     legal_basis: list[Text] = Field(default_factory=list)
     life_events: list[LifeEvent] = Field(default_factory=list)
     en: ProcedureEnglish | None = None
+    accepted_differences: list[AcceptedDifference] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _online_needs_url(self) -> Procedure:
         if self.online != "none" and self.online_url is None:
-            raise ValueError("online_url is required when online is toan-trinh or mot-phan")
+            raise PydanticCustomError(
+                "online_url", "online_url is required when online is toan-trinh or mot-phan"
+            )
         return self
 
     @model_validator(mode="after")
     def _english_in_step(self) -> Procedure:
         if self.en is None:
             if self.curated:
-                raise ValueError(
+                raise PydanticCustomError(
+                    "english_missing",
                     "the English text is missing: add an 'en:' block with the same parts "
-                    "(summary, agency, steps, documents, fee, ...) in English"
+                    "(summary, agency, steps, documents, fee, ...) in English",
                 )
             return self
         for part in ENGLISH_PARTS:
             vi, en = _shape(getattr(self, part)), _shape(getattr(self.en, part))
             if vi != en:
-                raise ValueError(
-                    f"en.{part} is not in step with {part}: the English text must have the "
-                    "same items, cases and channels as the Vietnamese"
+                raise PydanticCustomError(
+                    "english_step",
+                    "en.{part} is not in step with {part}: the English text must have the "
+                    "same items, cases and channels as the Vietnamese",
+                    {"part": part},
                 )
         return self
 
@@ -193,7 +232,9 @@ class Faq(EntryBase):
     @model_validator(mode="after")
     def _english_present(self) -> Faq:
         if self.curated and not (self.question_en and self.answer_en):
-            raise ValueError("the English text is missing: add question_en and answer_en")
+            raise PydanticCustomError(
+                "faq_english", "the English text is missing: add question_en and answer_en"
+            )
         return self
 
     @property
@@ -214,7 +255,7 @@ class Office(Strict):
     level: Literal["province", "commune"]
     address: Text | None = None
     hours: Text | None = None
-    phone: Annotated[str, Field(pattern=r"^[0-9 .+()-]{5,20}$")] | None = None
+    phone: Annotated[str, Field(pattern=PHONE)] | None = None
     map_url: HttpUrl | None = None
     old_names: list[Text] = Field(default_factory=list)
     aliases: list[Text] = Field(default_factory=list)
@@ -226,10 +267,10 @@ class Contacts(Strict):
     """The one place for the hotline and portal named in every decline message."""
 
     national_portal: HttpUrl
-    national_hotline: Annotated[str, Field(pattern=r"^[0-9 .+()-]{3,20}$")]
+    national_hotline: Annotated[str, Field(pattern=HOTLINE)]
     province_name: Text
     province_portal: HttpUrl | None = None
-    province_hotline: Annotated[str, Field(pattern=r"^[0-9 .+()-]{3,20}$")] | None = None
+    province_hotline: Annotated[str, Field(pattern=HOTLINE)] | None = None
     source: HttpUrl | list[HttpUrl]
     reviewed: dt.date
 
@@ -258,11 +299,13 @@ class Synonym(Strict):
     @model_validator(mode="after")
     def _one_meaning_or_several(self) -> Synonym:
         if bool(self.means) == bool(self.ambiguous):
-            raise ValueError("give either means or ambiguous (two or more meanings)")
+            raise PydanticCustomError(
+                "synonym_meaning", "give either means or ambiguous (two or more meanings)"
+            )
         if self.ambiguous and len(self.ambiguous) < 2:
-            raise ValueError("ambiguous needs two or more meanings")
+            raise PydanticCustomError("synonym_ambiguous", "ambiguous needs two or more meanings")
         if re.search(r"\s{2,}", self.term):
-            raise ValueError("term has repeated spaces")
+            raise PydanticCustomError("synonym_spaces", "term has repeated spaces")
         return self
 
 

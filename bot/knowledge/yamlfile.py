@@ -17,10 +17,37 @@ PathKey = tuple[str | int, ...]
 
 
 class YamlProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
+    """``message`` in English (logs); ``key`` and ``values`` name the staff message
+    (``kb.<key>`` in the catalogs)."""
+
+    def __init__(self, line: int, message: str, key: str = "yaml_other",
+                 values: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
+        self.key = key
+        self.values = values or {}
+
+
+# What libyaml says → what it usually means for someone editing a knowledge file.
+_SYNTAX_KEYS = (
+    ("mapping values are not allowed", "yaml_colon"),
+    ("tab character", "yaml_tab"),
+    ("found character '\\t'", "yaml_tab"),
+    ("could not find expected ':'", "yaml_no_colon"),
+    ("did not find expected key", "yaml_indent"),
+    ("did not find expected '-' indicator", "yaml_indent"),
+    ("expected <block end>", "yaml_indent"),
+    ("unexpected end of stream", "yaml_quote"),
+    ("did not find expected ','", "yaml_bracket"),
+    ("undefined alias", "yaml_special"),
+    ("cannot start any token", "yaml_special"),
+)
+
+
+def _syntax_key(problem: str, context: str) -> str:
+    said = f"{problem} {context}"
+    return next((key for cue, key in _SYNTAX_KEYS if cue in said), "yaml_other")
 
 
 def load(path: Path) -> Any:
@@ -32,9 +59,12 @@ def load(path: Path) -> Any:
         if isinstance(data, dict):
             node = yaml.compose(text, Loader=FastLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        key = _syntax_key(exc.problem or "", exc.context or "")
+        # an unclosed quote is reported where the stream ends; its start is more useful
+        mark = (exc.context_mark if key == "yaml_quote" else None) or exc.problem_mark \
+            or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise YamlProblem(line, f"YAML syntax: {exc.problem or exc}") from None
+        raise YamlProblem(line, f"YAML syntax: {exc.problem or exc}", key) from None
     except UnicodeDecodeError as exc:  # pragma: no cover - read_text raises before this
         raise YamlProblem(1, f"not UTF-8: {exc}") from None
     if node is not None:
@@ -47,7 +77,8 @@ def _check_duplicate_keys(node: yaml.Node) -> None:
         seen: set[Any] = set()
         for key, value in node.value:
             if key.value in seen:
-                raise YamlProblem(key.start_mark.line + 1, f"{key.value}: key is given twice")
+                raise YamlProblem(key.start_mark.line + 1, f"{key.value}: key is given twice",
+                                  "yaml_duplicate", {"name": str(key.value)})
             seen.add(key.value)
             _check_duplicate_keys(value)
     elif isinstance(node, yaml.SequenceNode):
@@ -57,55 +88,78 @@ def _check_duplicate_keys(node: yaml.Node) -> None:
 
 def line_map(path: Path) -> dict[PathKey, int]:
     """Every mapping key and list item of the file, with the 1-based line where it starts."""
+    return {key: start for key, (start, _) in spans(path).items()}
+
+
+def spans(path: Path) -> dict[PathKey, tuple[int, int]]:
+    """Every mapping key and list item: the 1-based lines where it starts and ends."""
     node = yaml.compose(path.read_text(encoding="utf-8"), Loader=FastLoader)
-    lines: dict[PathKey, int] = {}
+    found: dict[PathKey, tuple[int, int]] = {}
     if node is not None:
-        _walk(node, (), lines)
-    return lines
+        _walk(node, (), found)
+    return found
 
 
-def _walk(node: yaml.Node, prefix: PathKey, lines: dict[PathKey, int]) -> None:
-    lines.setdefault(prefix, node.start_mark.line + 1)
+def _last_line(node: yaml.Node) -> int:
+    """1-based last line of a node (a block ends at column 0 of the line after it)."""
+    mark = node.end_mark
+    return mark.line + 1 if mark.column > 0 else max(mark.line, node.start_mark.line + 1)
+
+
+def _walk(node: yaml.Node, prefix: PathKey, found: dict[PathKey, tuple[int, int]]) -> None:
+    found.setdefault(prefix, (node.start_mark.line + 1, _last_line(node)))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             path = (*prefix, key.value)
-            lines[path] = key.start_mark.line + 1
-            _walk(value, path, lines)
+            found[path] = (key.start_mark.line + 1, _last_line(value))
+            _walk(value, path, found)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*prefix, index), lines)
+            _walk(item, (*prefix, index), found)
 
 
-def _has(cursor: Any, part: str | int) -> bool:
-    if isinstance(cursor, dict):
-        return part in cursor
-    return isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)
+def insertion_line(
+    where: dict[PathKey, tuple[int, int]], block: PathKey, missing: str, order: Sequence[str]
+) -> tuple[int, str | None]:
+    """Where a missing key of ``block`` belongs: just after the key that comes before it in
+    ``order`` (the schema's field order), else just before the first key after it; with the
+    name of the key it follows (None when it goes first)."""
+    present = {k[-1]: span for k, span in where.items()
+               if len(k) == len(block) + 1 and k[: len(block)] == block and isinstance(k[-1], str)}
+    position = order.index(missing) if missing in order else len(order)
+    before = [name for name in order[:position] if name in present]
+    if before:
+        return present[before[-1]][1] + 1, before[-1]
+    after = [name for name in order[position + 1:] if name in present]
+    if after:
+        return present[after[0]][0], None
+    if present:  # none of the known keys: after the last key of the block
+        name, span = max(present.items(), key=lambda kv: kv[1][1])
+        return span[1] + 1, str(name)
+    start = where.get(block, (1, 1))[0]
+    return (start + 1 if block else start), None
 
 
-def locate(loc: Sequence[str | int], data: Any, lines: dict[PathKey, int]) -> tuple[str, int]:
-    """Turn a pydantic error location into a dotted field name and the closest line.
+# -- writing --------------------------------------------------------------------------------------
 
-    Pydantic puts union member names (``str``, ``PerChannel``, the discriminator tag) into the
-    location; they are dropped by walking the data itself.
-    """
-    path: list[str | int] = []
-    cursor = data
-    for part in loc:
-        if _has(cursor, part):
-            path.append(part)
-            cursor = cursor[part]
-        elif (
-            isinstance(cursor, dict)
-            and isinstance(part, str)
-            and part[:1].islower()
-            and (part not in {"str", "int", "list", "dict", "procedure", "faq"})
-        ):
-            path.append(part)  # a missing or extra key: report it, on its parent's line
-            break
-    line = 1
-    for end in range(len(path), -1, -1):
-        if tuple(path[:end]) in lines:
-            line = lines[tuple(path[:end])]
-            break
-    name = ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
-    return name or "(file)", line
+class _Dumper(yaml.SafeDumper):  # the pure-Python emitter: libyaml ignores increase_indent
+    """The way staff write the files by hand: list items indented under their key, text with
+    line breaks as a literal block."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
+        return super().increase_indent(flow, False)
+
+
+def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
+                                   style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(data: Any) -> str:
+    """YAML text for one knowledge file (keys in the order given)."""
+    text: str = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100,
+                          default_flow_style=False)
+    return text

@@ -6,6 +6,16 @@ are grouped by the nearest entry (the first candidate), and each group gets sugg
 question as typed, trimmed of greetings, politeness and "what papers / how much / where" words,
 printed as YAML list items staff can paste under that entry's ``aliases:``.  A suggestion that is
 already the title or an alias of any entry is left out (the loader rejects an alias claimed twice).
+
+``analyse`` sorts out what is not an alias before that, so that only aliases that belong are
+suggested:
+- off-topic questions (gold price, football, weather: ``ACT_PHRASES["offtopic"]``) form a group of
+  their own and are never suggested as anyone's alias;
+- a place the bot did not recognise ("xã Quảng Châu cũ" when no office lists it) is suggested as an
+  ``old_names`` addition to the office it is closest to by spelling, or else to the office the same
+  citizen was shown next;
+- a suggestion that shares no distinctive word with its nearest entry, and every question no entry
+  came near, are shown as ideas for new entries.
 """
 
 from __future__ import annotations
@@ -13,17 +23,28 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
+from rapidfuzz import fuzz
 
 from bot.conversation.replies import Reply
 from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.schema import Office
 from bot.reports.catalog import word
-from bot.retrieval.lexicon import FILLER_PHRASES, SECTION_CUES, STOP_ACCENTED, STOP_FOLDED
+from bot.retrieval.lexicon import (
+    ACT_PHRASES,
+    FILLER_PHRASES,
+    GENERIC_FOLDED,
+    SECTION_CUES,
+    STOP_ACCENTED,
+    STOP_FOLDED,
+)
+from bot.retrieval.offices import PlaceIndex
 from bot.retrieval.text import clean, fold, words
 
 if TYPE_CHECKING:
@@ -33,6 +54,8 @@ if TYPE_CHECKING:
 LOW_CONFIDENCE = 0.6
 DAYS = 30
 NO_ENTRY = "(none)"
+FOLLOW_UP = dt.timedelta(minutes=30)  # an office shown this soon after a missed place names it
+SIMILAR_PLACE = 85  # rapidfuzz ratio of a missed place name to a known one: a spelling of it
 GAP_DECISIONS = ("decline", "clarify")
 MAX_WORDS = 10
 
@@ -59,6 +82,7 @@ class Question:
     decision: str
     confidence: float | None
     candidates: tuple[dict[str, Any], ...]
+    user: str = ""
 
     @property
     def nearest(self) -> str:
@@ -105,7 +129,7 @@ def since(days: int, today: dt.date | None = None) -> str | None:
 def logged_gaps(db: Any, start: str | None, threshold: float = LOW_CONFIDENCE) -> list[Question]:
     """Gap questions from the store (runs on the store's thread: ``store.call``)."""
     sql = (
-        "SELECT id, ts, text, decision, confidence, candidates FROM questions "
+        "SELECT id, ts, text, decision, confidence, candidates, user_ref FROM questions "
         "WHERE (decision IN (?, ?) OR (decision = 'answer' AND confidence < ?))"
     )
     params: list[Any] = [*GAP_DECISIONS, threshold]
@@ -114,7 +138,18 @@ def logged_gaps(db: Any, start: str | None, threshold: float = LOW_CONFIDENCE) -
         params.append(start)
     rows = db.execute(sql + " ORDER BY id", params).fetchall()
     return [Question(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]),
-                     None if r[4] is None else float(r[4]), _candidates(r[5])) for r in rows]
+                     None if r[4] is None else float(r[4]), _candidates(r[5]), str(r[6] or ""))
+            for r in rows]
+
+
+def offices_shown(db: Any, start: str | None) -> list[tuple[str, str, str]]:
+    """(user, time, office id) of every office answer since ``start`` (store thread)."""
+    sql = "SELECT user_ref, ts, office_id FROM answers WHERE office_id IS NOT NULL"
+    params: list[Any] = []
+    if start:
+        sql += " AND ts >= ?"
+        params.append(start)
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in db.execute(sql + " ORDER BY ts", params)]
 
 
 def _candidates(raw: str | None) -> tuple[dict[str, Any], ...]:
@@ -189,7 +224,7 @@ def surface_key(text: str) -> str:
 def taken_surfaces(kb: KnowledgeBase | None) -> set[str]:
     if kb is None:
         return set()
-    return {surface_key(s) for e in kb.entries.values() for s in (e.title, *e.aliases)}
+    return {surface_key(s) for e in kb.entries.values() for s in e.names}
 
 
 # -- grouping -------------------------------------------------------------------------------------
@@ -225,7 +260,7 @@ def _suggestions(questions: list[Question], taken: set[str]) -> list[tuple[str, 
     counts: Counter[str] = Counter()
     spelled: dict[str, str] = {}
     for question in questions:
-        alias = suggest_alias(question.text)
+        alias = None if is_offtopic(question.text) else suggest_alias(question.text)
         if alias is None:
             continue
         key = surface_key(alias)
@@ -242,6 +277,222 @@ def yaml_item(alias: str) -> str:
     """One YAML list item, quoted when YAML needs it ('- "mức 3: là gì"')."""
     dumped: str = yaml.safe_dump([alias], allow_unicode=True, width=1000)
     return dumped.strip()
+
+
+# -- sorting out what is not an alias -------------------------------------------------------------
+
+_OFFTOPIC = tuple(sorted(ACT_PHRASES["offtopic"], key=len, reverse=True))
+LEVEL_WORDS = {"xã": ("xa",), "phường": ("phuong",), "thị trấn": ("thi", "tran"),
+               "đặc khu": ("dac", "khu")}
+# Words that end a place name in a question ("xã Quảng Châu cũ, giờ nộp ở đâu"); syllables that
+# also begin names ("Hồ Xá", "Cửa Tùng", "Hải Lâm", "Bến Quan") end it only in a pair ("hồ sơ").
+_NAME_ENDS = frozenset(
+    """cu gio nay o thuoc nop thi la va de can ma roi huyen tinh truoc day bay sau sap nhap ve
+    den tai a nhe vay the nao dau gi khong ko k duoc dc mot co em toi cho hoi xin""".split()
+)
+_NAME_END_PAIRS = frozenset(tuple(p.split()) for p in (
+    "ho so", "giay to", "thu tuc", "lam ho", "lam giay", "lam thu", "nha em", "nha toi",
+    "nha minh", "que em", "que toi", "con em", "con toi", "vo em", "chong em", "minh o",
+))
+# Words after "xa"/"phuong" typed without diacritics that make a common word, not a place
+# ('xã hội', 'phương án').
+_NOT_A_NAME = {"xa": frozenset({"hoi"}),
+               "phuong": frozenset("an thuc tien phap cham huong tay".split())}
+_DISTINCT_GENERIC = frozenset(
+    """dang ky giay to thu tuc ho so cap lai doi lam xin nop chung nhan xac online truc tuyen
+    dich vu cong ban sao mat""".split()
+)
+
+
+def is_offtopic(text: str) -> bool:
+    """Gold price, football, weather …: the bot's own off-topic phrases, on whole words."""
+    padded = f" {' '.join(fold(w) for w in words(text))} "
+    return any(f" {phrase} " in padded for phrase in _OFFTOPIC)
+
+
+def _place_name(typed: list[str]) -> list[str]:
+    """The words of a place name at the start of ``typed``: up to 'cũ' when it follows within
+    four words, else up to the first word (or pair) that is not part of a name; three at most."""
+    folded = [fold(w) for w in typed[:4]]
+    if "cu" in folded[1:]:
+        return typed[: folded.index("cu", 1)]
+    name: list[str] = []
+    for index, typed_word in enumerate(typed[:3]):
+        pair = tuple(folded[index:index + 2])
+        if folded[index] in _NAME_ENDS or pair in _NAME_END_PAIRS or not typed_word.isalpha():
+            break
+        name.append(typed_word)
+    return name
+
+
+def missed_place(text: str, places: PlaceIndex) -> str | None:
+    """A commune or ward named with its level word that no office knows, as typed ('Quảng
+    Châu'); None when there is none (or the place is known)."""
+    typed = words(clean(text))
+    folded = [fold(w) for w in typed]
+    for index in range(len(typed)):
+        for level, cue in LEVEL_WORDS.items():
+            end = index + len(cue)
+            if tuple(folded[index:end]) != cue:
+                continue
+            accented = " ".join(typed[index:end])
+            if accented != fold(accented) and accented != level:
+                continue  # 'phương án' is not 'phường'
+            name = _place_name(typed[end:])
+            if not name or fold(name[0]) in _NOT_A_NAME.get(cue[0], ()):
+                continue
+            if any(places.find(f"{accented} {' '.join(name[:n])}", context=True)
+                   for n in range(len(name), 0, -1)):
+                return None  # a known place: not what was missed
+            return " ".join(w.capitalize() for w in name)
+    return None
+
+
+def _bare(name: str) -> str:
+    """An office or place name without its prefix and level: 'Trung tâm … xã Quảng Trạch' →
+    'quang trach'."""
+    folded = fold(name.split("(", maxsplit=1)[0])
+    for prefix in ("trung tam phuc vu hanh chinh cong", "mot cua", "ubnd"):
+        folded = folded.removeprefix(prefix).strip()
+    for level in ("thi tran", "dac khu", "phuong", "xa", "tinh"):
+        if folded.startswith(level + " "):
+            folded = folded[len(level) + 1:]
+    return " ".join(folded.split())
+
+
+def similar_office(name: str, offices: Sequence[Office]) -> Office | None:
+    """The office one of whose names (current or former) is spelt most like ``name``."""
+    key = " ".join(fold(name).split())
+    best: tuple[float, Office | None] = (0.0, None)
+    for office in offices:
+        for known in (office.name, *office.old_names, *office.aliases):
+            score = fuzz.ratio(key, _bare(known))
+            if score > best[0]:
+                best = (score, office)
+    return best[1] if best[0] >= SIMILAR_PLACE else None
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in (fold(x) for x in words(text)) if len(w) >= 2 and w not in STOP_FOLDED
+            and w not in GENERIC_FOLDED and w not in _DISTINCT_GENERIC}
+
+
+def belongs(alias: str, entry_words: set[str]) -> bool:
+    """An alias belongs to an entry when it shares a distinctive word with its title or
+    aliases ('khai sinh cho bé sinh đôi' → khai-sinh; 'đăng ký nghĩa vụ quân sự' is not
+    kết hôn's, though both say 'đăng ký')."""
+    return bool(_content(alias) & entry_words)
+
+
+@dataclass
+class PlaceGap:
+    """A place name the bot did not recognise, and the office it most likely belongs to."""
+
+    name: str
+    office: Office | None = None
+    how: str = ""  # "spelling": spelt like one of its names; "shown": the citizen was shown it next
+    questions: list[Question] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    gaps: list[Gap]  # by nearest entry; the '(none)' group holds the ideas for new entries
+    offtopic: list[Question] = field(default_factory=list)
+    places: list[PlaceGap] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return (sum(len(g.questions) for g in self.gaps) + len(self.offtopic)
+                + sum(len(p.questions) for p in self.places))
+
+    @property
+    def groups(self) -> int:
+        return len(self.gaps) + bool(self.offtopic) + len(self.places)
+
+
+def _shown_next(question: Question, shown: Iterable[tuple[str, str, str]]) -> str | None:
+    """The office the same citizen was shown within ``FOLLOW_UP`` after the question."""
+    try:
+        asked = dt.datetime.fromisoformat(question.ts)
+    except ValueError:
+        return None
+    for user, ts, office_id in shown:
+        if user != question.user or not question.user:
+            continue
+        try:
+            when = dt.datetime.fromisoformat(ts)
+        except ValueError:
+            continue
+        if asked < when <= asked + FOLLOW_UP:
+            return office_id
+    return None
+
+
+def analyse(questions: list[Question], kb: KnowledgeBase | None,
+            shown: Sequence[tuple[str, str, str]] = ()) -> Analysis:
+    """Off-topic questions and missed places apart; the rest by nearest entry, with only the
+    aliases that belong to it; the others as ideas for new entries."""
+    places = PlaceIndex(kb.offices, kb.contacts.province_name) if kb else None
+    offtopic: list[Question] = []
+    missed: dict[str, PlaceGap] = {}
+    rest: list[Question] = []
+    for question in questions:
+        if is_offtopic(question.text):
+            offtopic.append(question)
+            continue
+        name = missed_place(question.text, places) if places else None
+        if name is None:
+            rest.append(question)
+            continue
+        gap = missed.setdefault(fold(name), PlaceGap(name))
+        gap.questions.append(question)
+    for gap in missed.values():
+        _place_office(gap, kb, shown)
+    gaps = group(rest, kb)
+    _move_ideas(gaps, kb)
+    ordered = sorted(missed.values(), key=lambda g: (-len(g.questions), fold(g.name)))
+    return Analysis(gaps, offtopic, ordered)
+
+
+def _place_office(gap: PlaceGap, kb: KnowledgeBase | None,
+                  shown: Sequence[tuple[str, str, str]]) -> None:
+    if kb is None:
+        return
+    office = similar_office(gap.name, kb.offices)
+    if office is not None:
+        gap.office, gap.how = office, "spelling"
+        return
+    by_id = {o.id: o for o in kb.offices}
+    for question in gap.questions:
+        office_id = _shown_next(question, shown)
+        if office_id in by_id:
+            gap.office, gap.how = by_id[office_id], "shown"
+            return
+
+
+def _move_ideas(gaps: list[Gap], kb: KnowledgeBase | None) -> None:
+    """Suggestions that do not belong to their nearest entry become ideas for new entries."""
+    if kb is None:
+        return
+    ideas: list[tuple[str, int]] = []
+    for gap in gaps:
+        entry = kb.get(gap.entry_id)
+        if entry is None:
+            continue
+        vocabulary = set().union(*(_content(s) for s in (entry.title, *entry.aliases)))
+        keep = [(a, n) for a, n in gap.suggestions if belongs(a, vocabulary)]
+        ideas += [(a, n) for a, n in gap.suggestions if not belongs(a, vocabulary)]
+        gap.suggestions = keep
+    if not ideas:
+        return
+    none = next((g for g in gaps if g.entry_id == NO_ENTRY), None)
+    if none is None:
+        none = Gap(NO_ENTRY, "no candidate at all")
+        gaps.append(none)
+    merged = Counter(dict(none.suggestions))
+    for alias, n in ideas:
+        merged[alias] += n
+    none.suggestions = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 # -- the staff command ----------------------------------------------------------------------------
@@ -265,8 +516,34 @@ def format_gaps(gaps: list[Gap], examples: int, root: Path | None = None) -> lis
             lines.append("  suggested aliases (paste under `aliases:`):")
             lines += [f"  {yaml_item(alias)}  # asked {n}×" for alias, n in gap.suggestions]
         elif gap.suggestions:
-            lines.append("  possible new entries or aliases:")
+            lines.append("  ideas for new entries (no entry comes near; or aliases of one):")
             lines += [f"  {yaml_item(alias)}  # asked {n}×" for alias, n in gap.suggestions]
+    return lines
+
+
+_HOW = {"spelling": "spelt like one of its names", "shown": "the citizen was shown it next"}
+
+
+def format_analysis(analysis: Analysis, examples: int, root: Path | None = None) -> list[str]:
+    """Groups by entry, then places to add to offices, then the off-topic questions."""
+    lines = format_gaps(analysis.gaps, examples, root)
+    if analysis.places:
+        lines += ["", "place names not recognised (add under the office's `old_names:` in "
+                      "offices.yaml):"]
+        for gap in analysis.places:
+            if gap.office is not None:
+                lines.append(f"  {gap.office.id} — {gap.office.name}  ({_HOW[gap.how]})")
+            else:
+                lines.append("  ? — no office found: look up which commune or ward it became "
+                             "part of in 2025, and add it there")
+            lines.append(f"  {yaml_item(gap.name)}  # asked {len(gap.questions)}×")
+            for text, n in Counter(q.text for q in gap.questions).most_common(examples):
+                lines.append(f"    {n}× {text!r}")
+    if analysis.offtopic:
+        lines += ["", f"off-topic — {len(analysis.offtopic)} questions about what the bot is not "
+                      "for (nothing to add to the knowledge base):"]
+        for text, n in Counter(q.text for q in analysis.offtopic).most_common(examples):
+            lines.append(f"    {n}× {text!r}")
     return lines
 
 
@@ -310,13 +587,14 @@ def gaps_command(days: int, threshold: float, examples: int) -> None:
     store = Store(settings.db_path)
     try:
         questions = logged_gaps(store.db, since(days), threshold)
+        shown = offices_shown(store.db, since(days))
     finally:
         store.close()
-    gaps = group(questions, kb)
+    analysis = analyse(questions, kb, shown)
     window = f"the last {days} days" if days > 0 else "everything logged"
     click.echo(f"{len(questions)} questions not answered well ({window}; declined, asked back, "
-               f"or answered below confidence {threshold}) in {len(gaps)} groups")
-    for line in format_gaps(gaps, examples, settings.knowledge_dir):
+               f"or answered below confidence {threshold}) in {analysis.groups} groups")
+    for line in format_analysis(analysis, examples, settings.knowledge_dir):
         click.echo(line)
 
 
@@ -329,13 +607,17 @@ async def gaps_reply(turn: Turn) -> list[Reply]:
     """``/gaps``: the groups with most questions, a few suggested aliases each."""
     store: Store = turn.services.store
     questions = await store.call(logged_gaps, store.db, since(DAYS), LOW_CONFIDENCE)
-    return [Reply(chat_text(group(questions, turn.services.knowledge.kb), turn.lang),
+    shown = await store.call(offices_shown, store.db, since(DAYS))
+    analysis = analyse(questions, turn.services.knowledge.kb, shown)
+    return [Reply(chat_text(analysis.gaps, turn.lang, analysis.offtopic, analysis.places),
                   kind="admin")]
 
 
-def chat_text(gaps: list[Gap], lang: str) -> str:
+def chat_text(gaps: list[Gap], lang: str, offtopic: Sequence[Question] = (),
+              places: Sequence[PlaceGap] = ()) -> str:
     """The /gaps reply; its words are the ``gaps.chat.*`` catalog keys."""
-    total = sum(len(g.questions) for g in gaps)
+    total = (sum(len(g.questions) for g in gaps) + len(offtopic)
+             + sum(len(p.questions) for p in places))
     if not total:
         return word(lang, "gaps.chat.none", days=DAYS)
     lines = [word(lang, "gaps.chat.head", days=DAYS, n=total)]
@@ -345,6 +627,12 @@ def chat_text(gaps: list[Gap], lang: str) -> str:
         if gap.suggestions:
             aliases = "; ".join(alias for alias, _ in gap.suggestions[:3])
             lines.append("  " + word(lang, "gaps.chat.hint", aliases=aliases))
+    for place in places[:CHAT_GROUPS]:
+        office = place.office.name if place.office else "?"
+        lines.append("• " + word(lang, "gaps.chat.place", name=place.name, office=office,
+                                 n=len(place.questions)))
+    if offtopic:
+        lines.append("• " + word(lang, "gaps.chat.offtopic", n=len(offtopic)))
     lines += ["", word(lang, "gaps.chat.more")]
     return "\n".join(lines)
 

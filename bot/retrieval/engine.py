@@ -413,7 +413,7 @@ def _confidence_weights(
 
 
 def _surface_texts(entry: AnyEntry) -> list[str]:
-    texts = [entry.title, *entry.aliases]
+    texts = list(entry.names)
     if isinstance(entry, Procedure):
         texts += [t for t in (entry.title_en, entry.code) if t]
     elif entry.question_en:
