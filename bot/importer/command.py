@@ -28,9 +28,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.importer.record import Converted, Rejected, convert
 from bot.knowledge import yamlfile
-from bot.knowledge.loader import SPECIAL_FILES
+from bot.knowledge.loader import SPECIAL_FILES, surface_key
 from bot.knowledge.schema import Entry
-from bot.retrieval.text import fold
 
 MARKER = ".dvcbot-import"
 PLAIN_EVERY = 500  # records between two progress lines when the output is not a terminal
@@ -56,11 +55,6 @@ def _str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def surface_key(text: str) -> str:
-    """How the loader compares titles and aliases: diacritics folded, single spaces."""
-    return " ".join(fold(text).split())
-
-
 @dataclass
 class Curated:
     """What the hand-written files already claim: ids, codes, titles and aliases."""
@@ -75,7 +69,8 @@ def read_curated(root: Path | None, skip: Path) -> Curated:
     if root is None or not root.is_dir():
         return curated
     skip = skip.resolve()
-    for path in sorted(root.resolve().rglob("*.yaml")):
+    paths = (p for p in root.resolve().rglob("*") if p.suffix.lower() in YAML_SUFFIXES)
+    for path in sorted(paths):
         if path.name in SPECIAL_FILES or path.is_relative_to(skip) or any(
             part.startswith(".") for part in path.relative_to(root.resolve()).parts
         ):

@@ -106,6 +106,11 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def surface_key(text: str) -> str:
+    """How titles, aliases and fields are compared: diacritics folded, single spaces."""
+    return " ".join(fold(text).split())
+
+
 def _display(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root.parent))
@@ -395,7 +400,7 @@ def _check_aliases(reader: _Reader, facts: list[_Facts]) -> None:
         surfaces += [(alias, ("aliases_en", i)) for i, alias in enumerate(item.aliases_en)]
         mine: set[str] = set()
         for surface, at in surfaces:
-            key = " ".join(fold(surface).split())
+            key = surface_key(surface)
             if at[0] == "aliases" and messages.MERGED_ALIAS.search(surface):
                 reader.warn(item.path, reader.line(item.path, at), messages.field_name(at),
                             f"{surface!r} may be two aliases merged by wrong indentation",
@@ -432,13 +437,13 @@ def _check_fields(reader: _Reader, facts: list[_Facts]) -> None:
     spellings: dict[str, dict[str, int]] = {}
     for item in facts:
         if item.field:
-            key = " ".join(fold(item.field).split())
+            key = surface_key(item.field)
             counts = spellings.setdefault(key, {})
             counts[item.field] = counts.get(item.field, 0) + 1
     for item in facts:
         if not item.field:
             continue
-        counts = spellings[" ".join(fold(item.field).split())]
+        counts = spellings[surface_key(item.field)]
         if len(counts) < 2:
             continue
         known = max(counts, key=lambda s: (counts[s], fold(s) != s, s != s.lower(), s))

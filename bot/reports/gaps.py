@@ -33,7 +33,7 @@ import yaml
 from rapidfuzz import fuzz
 
 from bot.conversation.replies import Reply
-from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.loader import KnowledgeBase, surface_key
 from bot.knowledge.schema import Office
 from bot.reports.catalog import word
 from bot.retrieval.lexicon import (
@@ -217,10 +217,6 @@ def suggest_alias(text: str) -> str | None:
     return " ".join(kept)
 
 
-def surface_key(text: str) -> str:
-    return " ".join(fold(text).split())
-
-
 def taken_surfaces(kb: KnowledgeBase | None) -> set[str]:
     if kb is None:
         return set()
@@ -362,7 +358,7 @@ def _bare(name: str) -> str:
 
 def similar_office(name: str, offices: Sequence[Office]) -> Office | None:
     """The office one of whose names (current or former) is spelt most like ``name``."""
-    key = " ".join(fold(name).split())
+    key = surface_key(name)
     best: tuple[float, Office | None] = (0.0, None)
     for office in offices:
         for known in (office.name, *office.old_names, *office.aliases):
