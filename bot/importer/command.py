@@ -28,7 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.importer.record import Converted, Rejected, convert
 from bot.knowledge import yamlfile
-from bot.knowledge.loader import SPECIAL_FILES, surface_key
+from bot.knowledge.loader import SPECIAL_FILES, YAML_SUFFIXES, surface_key
 from bot.knowledge.schema import Entry
 
 MARKER = ".dvcbot-import"
