@@ -58,7 +58,8 @@ async def answer(turn: Turn, understood: Understanding) -> list[Reply]:
 
 async def _about_entry(turn: Turn, understood: Understanding) -> list[Reply]:
     kb = turn.services.knowledge.kb
-    entry = kb.entries[understood.entry_id or ""]
+    entry = kb.full(understood.entry_id or "")
+    assert entry is not None  # the engine only names entries of this knowledge base
     sections = understood.sections if isinstance(entry, Procedure) else ()
     replies: list[Reply] = []
     if understood.act == "follow-up" and sections and isinstance(entry, Procedure):

@@ -16,7 +16,7 @@ def matches(turn: Turn) -> bool:
 async def handle(turn: Turn) -> list[Reply]:
     action = turn.incoming.action
     assert isinstance(action, ShowEntry)
-    entry = turn.services.knowledge.kb.get(action.entry_id)
+    entry = turn.services.knowledge.kb.full(action.entry_id)
     if entry is None:  # the entry was removed since the button was sent
         return [Reply(turn.render("decline"), kind="decline",
                       presents=Presents(decline=True, lang=turn.lang))]

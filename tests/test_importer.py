@@ -34,7 +34,7 @@ def run_import(runner: CliRunner, source: str, kb: Path, *extra: str) -> Result:
 
 
 def imported(kb: Path, entry_id: str) -> Procedure:
-    entry = load_knowledge(kb).entries[entry_id]
+    entry = load_knowledge(kb).full(entry_id)  # the whole record, as shown to citizens
     assert isinstance(entry, Procedure)
     return entry
 
@@ -209,3 +209,30 @@ def test_legal_codes_glued_to_the_next_name_are_split() -> None:
     assert rows == ["Luật Mẫu năm 2011 (02/2011/QH13)", "Nghị định 05/2012/NĐ-CP",
                     "sửa đổi Thông tư mẫu (46/2024/TT-BTC)"]
     assert notes == []
+
+
+async def test_an_imported_entry_is_held_slim_and_shown_whole(runner: CliRunner, kb_copy: Path,
+                                                              tmp_path: Path) -> None:
+    """Thousands of imported records are kept in memory without their long text; an answer
+    still shows every part, read again from the file."""
+    from bot.app import build_dialog, build_services
+    from bot.config import load_settings
+    from tests.conftest import Chat
+
+    run_import(runner, "good.jsonl", kb_copy)
+    kb = load_knowledge(kb_copy)
+    slim = kb.entries["tthc-9-000001"]
+    full = kb.full("tthc-9-000001")
+    assert "tthc-9-000001" in kb.slim and isinstance(full, Procedure)
+    assert isinstance(slim, Procedure) and not slim.steps and full.steps
+    assert kb.full("khai-sinh") is kb.entries["khai-sinh"]  # curated: held whole
+    settings = load_settings(environ={}, dotenv=None, data_dir=tmp_path / "data",
+                             knowledge_dir=kb_copy, pseudonym_key="test-key-123456")
+    services = build_services(settings)
+    try:
+        chat = Chat(build_dialog(services))
+        await chat.say("Hồ sơ đề nghị cấp giấy phép nuôi chim cảnh gồm những gì?")
+        [steps] = await chat.press("p:tthc-9-000001:steps")
+    finally:
+        services.store.close()
+    assert full.steps[0][:40] in steps.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import unicodedata
@@ -84,6 +85,7 @@ class KnowledgeBase:
     version: str
     files: dict[str, Path] = field(default_factory=dict)  # entry id -> file
     warnings: list[Problem] = field(default_factory=list)
+    slim: frozenset[str] = frozenset()  # bulk-imported entries held without their long text
 
     @property
     def procedures(self) -> list[Procedure]:
@@ -91,6 +93,14 @@ class KnowledgeBase:
 
     def get(self, entry_id: str) -> AnyEntry | None:
         return self.entries.get(entry_id)
+
+    def full(self, entry_id: str) -> AnyEntry | None:
+        """The entry with every part, to show it: a bulk-imported entry is read again from its
+        file (thousands of records are held in memory as names only)."""
+        entry = self.entries.get(entry_id)
+        if entry is None or entry_id not in self.slim:
+            return entry
+        return _read_full(self.files[entry_id], self.version) or entry
 
 
 class KnowledgeError(Exception):
@@ -104,6 +114,26 @@ def fold(text: str) -> str:
     """Lower case without diacritics (đ→d), to compare aliases as citizens type them."""
     decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# What a bulk-imported (not hand-curated) entry is held without: read again when shown.
+_LONG_PARTS: dict[str, Any] = {
+    "summary": None, "steps": [], "documents": [], "processing_time": None, "fee": None,
+    "result": None, "conditions": None, "legal_basis": [], "en": None,
+}
+
+
+def _slim(entry: AnyEntry) -> AnyEntry:
+    return entry.model_copy(update=_LONG_PARTS) if isinstance(entry, Procedure) else entry
+
+
+@functools.lru_cache(maxsize=64)
+def _read_full(path: Path, version: str) -> AnyEntry | None:
+    """One entry from its file, as loaded for ``version`` (None when it no longer validates)."""
+    try:
+        return _ENTRY.validate_python(yamlfile.load(path))
+    except (yamlfile.YamlProblem, ValidationError, OSError, UnicodeDecodeError):
+        return None
 
 
 def surface_key(text: str) -> str:
@@ -194,6 +224,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.failed: set[str] = set()  # file stems that did not load (their ids are unknown)
+        self.slim: set[str] = set()  # bulk-imported entries held without their long text
         self.facts: list[_Facts] = []  # every entry file that parsed, valid or not
         self._spans: dict[Path, dict[yamlfile.PathKey, tuple[int, int]]] = {}
 
@@ -301,6 +332,7 @@ def load_knowledge(root: Path, today: dt.date | None = None) -> KnowledgeBase:
         version=digest.hexdigest()[:12],
         files=where,
         warnings=sorted(reader.warnings),
+        slim=frozenset(reader.slim),
     )
 
 
@@ -364,6 +396,9 @@ def _read_entry(
                        f"duplicate id {entry.id!r}, also in {other}", "duplicate_id",
                        id=entry.id, other=other)
         return
+    if not entry.curated and isinstance(entry, Procedure):
+        entry = _slim(entry)
+        reader.slim.add(entry.id)
     entries[entry.id] = entry
     where[entry.id] = path
     reader.check_reviewed(path, entry)

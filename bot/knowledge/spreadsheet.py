@@ -210,7 +210,7 @@ def export(kb: KnowledgeBase, target: Path) -> dict[str, int]:
             for index, column in enumerate(cols):
                 sheet.write_string(0, index, column.name, head)
                 sheet.set_column(index, index, _width(column))
-            entries = sorted((e for e in kb.entries.values() if isinstance(e, model)),
+            entries = sorted((e for e in map(kb.full, kb.entries) if isinstance(e, model)),
                              key=lambda e: e.id)
             for number, entry in enumerate(entries, 1):
                 row = row_of(entry)

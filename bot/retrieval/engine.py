@@ -172,15 +172,19 @@ class _Surface:
     total: float = 0.0
 
     @classmethod
-    def of(cls, seq: Sequence[str], weight: Callable[[str], float] | None = None) -> _Surface:
+    def of(cls, seq: Sequence[str], weight: Callable[[str], float] | None = None,
+           shared: dict[tuple[str, str], tuple[str, str]] | None = None) -> _Surface:
+        """``shared``: one tuple per word pair across all the index's names (memory)."""
         seq = tuple(seq)
         weights: list[float] = []
         seen: set[str] = set()
         for word in seq:
             weights.append(weight(word) if weight and word not in seen else 0.0)
             seen.add(word)
-        return cls(seq, frozenset(seq), frozenset(itertools.pairwise(seq)), " ".join(seq),
-                   tuple(weights), sum(weights))
+        adjacent = itertools.pairwise(seq)
+        pairs = frozenset(shared.setdefault(p, p) for p in adjacent) if shared is not None else (
+            frozenset(adjacent))
+        return cls(seq, frozenset(seq), pairs, " ".join(seq), tuple(weights), sum(weights))
 
 
 @dataclass
@@ -234,7 +238,8 @@ class SearchIndex:
         n = max(len(ids), 1)
         idf = {w: math.log(1 + (n - df + 0.5) / (df + 0.5)) for w, df in word_df.items()}
         weigh = _confidence_weights(idf, curated_df, n_curated)
-        surfaces = [[_Surface.of(c, weigh) for c in entry] for entry in contents]
+        shared: dict[tuple[str, str], tuple[str, str]] = {}
+        surfaces = [[_Surface.of(c, weigh, shared) for c in entry] for entry in contents]
         postings = features.postings(len(ids), tuning)
         return cls(
             ids,
