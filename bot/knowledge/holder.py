@@ -10,6 +10,8 @@ an invalid one leaves the previous version serving, logs every problem and tells
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import logging
 from collections.abc import Awaitable, Callable
@@ -47,6 +49,14 @@ def settle() -> None:
     """
     gc.collect()
     gc.freeze()
+    _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """Return the heap freed by a build (the index's scratch work) to the system: glibc keeps
+    it otherwise, and a national-size reload would leave the process 60 MB larger."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def signature(root: Path) -> tuple[tuple[str, int, int], ...]:

@@ -176,11 +176,13 @@ class _Surface:
            shared: dict[tuple[str, str], tuple[str, str]] | None = None) -> _Surface:
         """``shared``: one tuple per word pair across all the index's names (memory)."""
         seq = tuple(seq)
-        weights: list[float] = []
+        firsts = dict.fromkeys(range(len(seq)))  # a repeated word counts once
         seen: set[str] = set()
-        for word in seq:
-            weights.append(weight(word) if weight and word not in seen else 0.0)
+        for i, word in enumerate(seq):
+            if word in seen:
+                del firsts[i]
             seen.add(word)
+        weights = [weight(w) if weight and i in firsts else 0.0 for i, w in enumerate(seq)]
         adjacent = itertools.pairwise(seq)
         pairs = frozenset(shared.setdefault(p, p) for p in adjacent) if shared is not None else (
             frozenset(adjacent))
@@ -454,14 +456,12 @@ class _FeatureIds:
         self.feature = array.array("q")
         self.doc = array.array("q")
 
-    def add(self, doc: int, feats: Iterable[str]) -> None:
+    def add(self, doc: int, feats: Sequence[str]) -> None:
         ids = self.ids
-        for feat in feats:
-            index = ids.get(feat)
-            if index is None:
-                index = ids[feat] = len(ids)
-            self.feature.append(index)
-            self.doc.append(doc)
+        for feat in dict.fromkeys(f for f in feats if f not in ids):
+            ids[feat] = len(ids)
+        self.feature.extend([ids[f] for f in feats])
+        self.doc.extend([doc] * len(feats))
 
     def postings(self, n_docs: int, tuning: Tuning) -> Postings:
         return _bm25_postings(self.ids, np.frombuffer(self.feature, dtype=np.int64),
