@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -26,6 +28,7 @@ from bot.conversation.i18n import I18n
 from bot.conversation.render import Renderer
 from bot.knowledge.holder import KnowledgeHolder, ReloadOutcome
 from bot.retrieval.engine import Engine
+from bot.store.inbox import inbox_job
 from bot.store.retention import retention_job
 from bot.store.store import Store
 from handlers import ROUTES
@@ -53,7 +56,7 @@ def build(settings: Settings) -> Dialog:
 
 
 def default_jobs() -> list[BackgroundJob]:
-    return [retention_job]
+    return [retention_job, inbox_job]  # inbox_job: forgets old event ids (EVENT_IDS_KEEP_HOURS)
 
 
 def configured_channels(settings: Settings) -> list[PluginFactory]:
@@ -67,6 +70,15 @@ def configured_channels(settings: Settings) -> list[PluginFactory]:
 
         factories.append(zalo_plugin)
     return factories
+
+
+def web_channels(settings: Settings) -> list[PluginFactory]:
+    """The web chat, its widget and the officials' dashboard (WEB_ENABLED, on by default)."""
+    if not settings.web_enabled:
+        return []
+    from bot.channels.web.channel import web_plugin
+
+    return [web_plugin]
 
 
 class Runtime:
@@ -84,7 +96,8 @@ class Runtime:
         services = self.services
         lang = services.settings.default_locale
         head = services.renderer.t(lang, "reload.failed")
-        text = "\n".join([head, *(f"- {p}" for p in outcome.problems[:20])])
+        said = (p.render(lang, services.renderer.t) for p in outcome.problems[:20])
+        text = "\n".join([head, *(f"- {line}" for line in said)])
         for channel in self.channels:
             await channel.notify_admins(text)
 
@@ -113,7 +126,8 @@ def make_app(settings: Settings, services: Services | None = None,
     """The one aiohttp application: every channel's webhook and /healthz."""
     services = services or build_services(settings)
     dialog = build_dialog(services)
-    factories = configured_channels(settings) if plugins is None else plugins
+    factories = [*configured_channels(settings), *web_channels(settings)] if plugins is None \
+        else plugins
     channels = [factory(settings, services, dialog) for factory in factories]
     runtime = Runtime(services, channels, jobs)
     app = web.Application(client_max_size=256 * 1024)
@@ -179,3 +193,67 @@ async def run_chat(settings: Settings) -> None:
             await ConsoleChat(build_dialog(services)).run()
     finally:
         services.store.close()
+
+
+async def run_local(settings: Settings, announce: Callable[[str], None] = print) -> None:
+    """`dvcbot run` with nothing configured: the console chat, and beside it the web chat and the
+    officials' dashboard on 127.0.0.1:PORT, both on the same services (one store, one watcher)."""
+    from bot.channels.console import ConsoleChat
+    from bot.channels.web.channel import web_plugin
+
+    if not settings.web_enabled:
+        await run_chat(settings)
+        return
+    local = settings.model_copy(update={"host": "127.0.0.1"})
+    services = build_services(local)
+    runner = web.AppRunner(make_app(local, services, plugins=[web_plugin]), handle_signals=False)
+    await runner.setup()  # starts the runtime (knowledge watcher, jobs) and the web channel
+    try:
+        try:
+            await web.TCPSite(runner, local.host, local.port).start()
+        except OSError as exc:
+            announce(f"The web chat did not start: port {local.port} on {local.host} is not "
+                     f"free ({exc.strerror}); set PORT to another port.")
+        else:
+            base = f"http://{local.host}:{local.port}"
+            announce(f"Web chat:  {base}/chat\n"
+                     f"Dashboard: {base}/admin  (make the first account with "
+                     f"`dvcbot admin add-user NAME`)")
+        await ConsoleChat(build_dialog(services), read=_StdinLines()).run()
+    finally:
+        await runner.cleanup()  # stops the channel and the runtime, closes the store
+
+
+class _StdinLines:
+    """Console input without a blocked thread: the event loop waits for stdin to be readable, so
+    Ctrl-C stops the console chat and the web server at once (``input()`` in a worker thread
+    would keep the process alive until Enter)."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.eof = False
+
+    async def _chunk(self, fd: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        try:
+            loop.add_reader(fd, lambda: None if ready.done() else ready.set_result(None))
+        except (NotImplementedError, PermissionError, OSError):  # a file, or no selector loop
+            return await asyncio.to_thread(os.read, fd, 4096)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        return os.read(fd, 4096)
+
+    async def __call__(self, prompt: str) -> str | None:
+        print(prompt, end="", flush=True)
+        fd = sys.stdin.fileno()
+        while b"\n" not in self.buffer and not self.eof:
+            chunk = await self._chunk(fd)
+            self.eof = not chunk
+            self.buffer += chunk
+        if not self.buffer:
+            return None
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode("utf-8", "replace").rstrip("\r")

@@ -6,6 +6,7 @@ This is the only module that reads the environment.  Everything else receives a 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,8 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.privacy import private_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = Path(__file__).resolve().parent / "bundled"
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")  # scheme://host[:port], no path
 
 
 def _data_root() -> Path:
@@ -57,6 +61,15 @@ class Settings(BaseModel):
         30, gt=0, le=10080, description="Quiet minutes after which a chat's focus is forgotten"
     )
     retention_days: int = Field(365, ge=1, description="Days to keep raw question texts, comments")
+    event_ids_keep_hours: float = Field(
+        48, ge=25, le=24 * 30, description="Hours incoming event ids are kept to drop retries"
+    )
+    flood_limit: int = Field(
+        30, ge=1, le=10_000, description="Messages one chat may send per FLOOD_WINDOW_SECONDS"
+    )
+    flood_window_seconds: float = Field(
+        60, gt=0, le=86_400, description="The window of FLOOD_LIMIT, in seconds"
+    )
     host: str = Field("0.0.0.0", description="Address `dvcbot serve` listens on")
     port: int = Field(8080, ge=1, le=65535, description="Port `dvcbot serve` listens on")
     public_url: str | None = Field(None, description="Public HTTPS base URL for webhooks")
@@ -77,13 +90,50 @@ class Settings(BaseModel):
     zalo_api_url: str = Field("https://openapi.zalo.me", description="Zalo OA Open API base URL")
     zalo_oauth_url: str = Field("https://oauth.zaloapp.com", description="Zalo OAuth base URL")
     zalo_admin_ids: tuple[str, ...] = Field((), description="Officials' Zalo user ids")
+    zalo_event_max_age_minutes: float = Field(
+        60, gt=0, le=24 * 60, description="Zalo events older than this (by their timestamp) are "
+        "refused"
+    )
+    web_enabled: bool = Field(
+        True, description="Serve the web chat, its widget and the officials' dashboard"
+    )
+    web_allowed_origins: tuple[str, ...] = Field(
+        (), description="Sites allowed to embed the chat widget (comma-separated origins)"
+    )
+    web_rate_per_minute: int = Field(
+        20, ge=1, le=600, description="Messages a minute one web chat session may send"
+    )
+    web_ip_rate_per_minute: int = Field(
+        120, ge=1, le=100_000, description="Web chat messages a minute from one address"
+    )
+    web_session_hours: float = Field(
+        24, gt=0, le=24 * 30, description="Hours a citizen's web chat session lasts"
+    )
+    web_admin_session_minutes: int = Field(
+        480, ge=5, le=7 * 24 * 60, description="Minutes a dashboard login lasts"
+    )
+    web_trust_proxy: bool = Field(
+        False, description="Take the client address and scheme from X-Forwarded-For/-Proto"
+    )
 
-    @field_validator("telegram_admin_ids", "zalo_admin_ids", mode="before")
+    @field_validator("telegram_admin_ids", "zalo_admin_ids", "web_allowed_origins", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("web_allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = []
+        for origin in value:
+            text = origin.strip().rstrip("/").lower()
+            if not _ORIGIN.match(text):
+                raise ValueError(f"{origin!r} is not an origin like https://dichvucong.example.vn")
+            default_port = ":443" if text.startswith("https:") else ":80"
+            cleaned.append(text.removesuffix(default_port))  # as browsers write an origin
+        return tuple(cleaned)
 
     @property
     def db_path(self) -> Path:
@@ -124,7 +174,7 @@ def _local_key(data_dir: Path) -> str:
     """A random key kept beside the database, so pseudonyms stay stable across restarts."""
     path = data_dir / "pseudonym.key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))

@@ -10,16 +10,20 @@ import asyncio
 import datetime as dt
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from bot.privacy import mask, private_dir, private_file
+from bot.store.worker import Checkpointer, Worker
+
 T = TypeVar("T")
 migrations = Migrations("dvcbot")
+USER_CACHE = 10_000  # users' rows kept in memory (see Store.cached_user)
 
 
 def _pk(value: Any) -> int:
@@ -112,47 +116,84 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         memory = str(path) == ":memory:"
-        if not memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not memory:  # the data folder 0700, the database and its -wal and -shm files 0600
+            folder, name = private_dir(Path(path).parent), Path(path).name
+            private_file(folder / name)  # SQLite gives -wal and -shm the database's mode
+            for suffix in ("-wal", "-shm"):
+                if (folder / f"{name}{suffix}").exists():
+                    private_file(folder / f"{name}{suffix}")
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db = Database(self._conn)
+        self.checkpointer: Checkpointer | None = None
         if not memory:
             self.db.enable_wal()
+            self.db.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
+            self.checkpointer = Checkpointer(str(path))
         self.db.execute("PRAGMA busy_timeout = 5000")
         self.db.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(self.db)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.worker = Worker(self._conn)  # one thread; batches of calls, one commit each
+        # Users' rows as last read or written here, so that a message need not wait for the
+        # store thread to learn its chat's state; cleared when any call fails.
+        self._users: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.worker.on_failure = self._users.clear
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        """Run ``fn(*args)`` on the store's thread; returns once its writes are committed."""
+        return await self.worker.submit(fn, *args)
+
+    async def call_fast(self, fn: Callable[..., T], *args: Any) -> T:
+        """``call`` for a call known to take microseconds: run at once on the event loop when
+        the store's thread is idle (see ``bot.store.worker``)."""
+        return await self.worker.call_fast(fn, *args)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(*args)`` without waiting for it (calls run in the order queued)."""
+        return self.worker.submit(fn, *args)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self.worker.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self._conn.close()
 
     # -- users -------------------------------------------------------------------------------
 
     def _one(self, table: str, key: str, value: Any) -> dict[str, Any] | None:
         """The row of ``table`` whose ``key`` column is ``value``, or None."""
-        rows = self.db.table(table).rows_where(f"[{key}] = ?", [value], limit=1)
-        return next(iter(rows), None)
+        cursor = self._conn.execute(f"SELECT * FROM [{table}] WHERE [{key}] = ? LIMIT 1", [value])
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row,
+                                                 strict=True))
 
     def user(self, ref: str) -> dict[str, Any]:
-        return self._one("users", "ref", ref) or {"ref": ref, "locale": None, "last_entry": None}
+        row = self._one("users", "ref", ref) or {"ref": ref, "locale": None, "last_entry": None}
+        self._users[ref] = dict(row)
+        self._users.move_to_end(ref)
+        if len(self._users) > USER_CACHE:
+            self._users.popitem(last=False)
+        return row
+
+    def cached_user(self, ref: str) -> dict[str, Any] | None:
+        """The user's row if this store read or wrote it lately (safe on the event loop)."""
+        row = self._users.get(ref)
+        return None if row is None else dict(row)
 
     def save_user(self, ref: str, channel: str, **fields: Any) -> None:
+        """Insert or update the user's row: ``fields`` (columns) replaced, the others kept."""
+        names = [name for name in fields if name.isidentifier()]
         stamp = now()
-        existing = self.user(ref)
-        record = {
-            "ref": ref,
-            "channel": channel,
-            "created": existing.get("created") or stamp,
-            "updated": stamp,
-        }
-        record.update({k: existing.get(k) for k in ("locale", "last_entry", "last_rated", "state")})
-        record.update(fields)
-        self.db.table("users").upsert(record, pk="ref")
+        columns = ", ".join(f"[{n}]" for n in ["ref", "channel", "created", "updated", *names])
+        marks = ", ".join("?" * (4 + len(names)))
+        updates = ", ".join(f"[{n}] = excluded.[{n}]" for n in ["channel", "updated", *names])
+        self._conn.execute(
+            f"INSERT INTO users ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT(ref) DO UPDATE SET {updates}",
+            [ref, channel, stamp, stamp, *(fields[n] for n in names)],
+        )
+        cached = self._users.get(ref)
+        if cached is not None:
+            cached.update({"channel": channel, "updated": stamp, **{n: fields[n] for n in names}})
 
     # -- questions and answers -----------------------------------------------------------------
 
@@ -166,20 +207,13 @@ class Store:
         section: str | None,
     ) -> int:
         best = candidates[0] if candidates else {}
-        table = self.db.table("questions").insert(
-            {
-                "ts": now(),
-                "user_ref": user_ref,
-                "channel": channel,
-                "text": text,
-                "decision": decision,
-                "entry_id": best.get("entry_id"),
-                "confidence": best.get("confidence"),
-                "section": section,
-                "candidates": json.dumps(candidates, ensure_ascii=False),
-            }
+        cursor = self._conn.execute(
+            "INSERT INTO questions (ts, user_ref, channel, text, decision, entry_id, confidence, "
+            "section, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [now(), user_ref, channel, mask(text), decision, best.get("entry_id"),
+             best.get("confidence"), section, json.dumps(candidates, ensure_ascii=False)],
         )
-        return _pk(table.last_pk)
+        return _pk(cursor.lastrowid)
 
     def log_answer(
         self,
@@ -190,18 +224,12 @@ class Store:
         office_id: str | None = None,
         question_id: int | None = None,
     ) -> int:
-        table = self.db.table("answers").insert(
-            {
-                "ts": now(),
-                "user_ref": user_ref,
-                "channel": channel,
-                "entry_id": entry_id,
-                "office_id": office_id,
-                "decision": decision,
-                "question_id": question_id,
-            }
+        cursor = self._conn.execute(
+            "INSERT INTO answers (ts, user_ref, channel, entry_id, office_id, decision, "
+            "question_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [now(), user_ref, channel, entry_id, office_id, decision, question_id],
         )
-        return _pk(table.last_pk)
+        return _pk(cursor.lastrowid)
 
     def answer(self, answer_id: int) -> dict[str, Any] | None:
         return self._one("answers", "id", answer_id)
@@ -280,7 +308,7 @@ class Store:
 
     def save_comment(self, answer_id: int, text: str) -> int:
         table = self.db.table("comments").insert(
-            {"answer_id": answer_id, "ts": now(), "text": text}
+            {"answer_id": answer_id, "ts": now(), "text": mask(text)}
         )
         return _pk(table.last_pk)
 
@@ -298,3 +326,121 @@ def m004_retention_indexes(db: Database) -> None:
 @migrations()
 def m005_chat_state(db: Database) -> None:
     db.table("users").add_column("state", str)
+
+
+# -- officials' dashboard: accounts and login sessions (bot/channels/web) ------------------------
+# Functions of a ``Store`` (run them on its thread: ``await store.call(account, store, name)``).
+
+
+@migrations()
+def m010_web_accounts(db: Database) -> None:
+    """Dashboard accounts (password as a scrypt hash) and their login sessions (token hashes)."""
+    db.table("web_accounts").create(
+        {"name": str, "password": str, "created": str, "updated": str, "last_login": str},
+        pk="name",
+    )
+    db.table("web_sessions").create(
+        {"token": str, "account": str, "created": str, "expires": str}, pk="token"
+    )
+    db.table("web_sessions").create_index(["expires"])
+
+
+def add_account(store: Store, name: str, password_hash: str) -> bool:
+    """A new dashboard account; False when the name is taken."""
+    stamp = now()
+    try:
+        store.db.table("web_accounts").insert(
+            {"name": name, "password": password_hash, "created": stamp, "updated": stamp}
+        )
+    except sqlite3.IntegrityError:
+        return False
+    return True
+
+
+def set_password(store: Store, name: str, password_hash: str) -> bool:
+    """A new password for an account; its open sessions end.  False when there is no account."""
+    with store.db.atomic():
+        cursor = store.db.execute(
+            "UPDATE web_accounts SET password = ?, updated = ? WHERE name = ?",
+            [password_hash, now(), name],
+        )
+        store.db.execute("DELETE FROM web_sessions WHERE account = ?", [name])
+    return bool(cursor.rowcount)
+
+
+def remove_account(store: Store, name: str) -> bool:
+    with store.db.atomic():
+        store.db.execute("DELETE FROM web_sessions WHERE account = ?", [name])
+        cursor = store.db.execute("DELETE FROM web_accounts WHERE name = ?", [name])
+    return bool(cursor.rowcount)
+
+
+def account(store: Store, name: str) -> dict[str, Any] | None:
+    return store._one("web_accounts", "name", name)
+
+
+def accounts(store: Store) -> list[dict[str, Any]]:
+    rows = store.db.execute(
+        "SELECT name, created, last_login FROM web_accounts ORDER BY name"
+    ).fetchall()
+    return [{"name": r[0], "created": r[1], "last_login": r[2]} for r in rows]
+
+
+def open_session(store: Store, token_hash: str, account: str, expires: str) -> None:
+    """A login: the session (by the hash of its token) and the account's last login."""
+    stamp = now()
+    with store.db.atomic():
+        store.db.execute("DELETE FROM web_sessions WHERE expires <= ?", [stamp])
+        store.db.table("web_sessions").insert(
+            {"token": token_hash, "account": account, "created": stamp, "expires": expires}
+        )
+        store.db.execute("UPDATE web_accounts SET last_login = ? WHERE name = ?", [stamp, account])
+
+
+def session(store: Store, token_hash: str) -> dict[str, Any] | None:
+    """The open (unexpired) session with this token hash, with its account still there."""
+    row = store.db.execute(
+        "SELECT s.token, s.account, s.created, s.expires FROM web_sessions s "
+        "JOIN web_accounts a ON a.name = s.account WHERE s.token = ? AND s.expires > ?",
+        [token_hash, now()],
+    ).fetchone()
+    if row is None:
+        return None
+    return {"token": row[0], "account": row[1], "created": row[2], "expires": row[3]}
+
+
+def close_session(store: Store, token_hash: str) -> None:
+    store.db.execute("DELETE FROM web_sessions WHERE token = ?", [token_hash])
+
+
+def forget_sessions(store: Store) -> int:
+    """Delete expired dashboard sessions."""
+    return int(store.db.execute("DELETE FROM web_sessions WHERE expires <= ?", [now()]).rowcount)
+
+
+def comments_between(store: Store, start: str, end: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Citizens' comments in ``[start, end)`` (UTC ISO), newest first, with what they rated."""
+    rows = store.db.execute(
+        "SELECT c.ts, c.text, a.entry_id, a.channel, r.value, r.satisfied, rs.reason "
+        "FROM comments c LEFT JOIN answers a ON a.id = c.answer_id "
+        "LEFT JOIN ratings r ON r.answer_id = c.answer_id "
+        "LEFT JOIN reasons rs ON rs.answer_id = c.answer_id "
+        "WHERE c.ts >= ? AND c.ts < ? ORDER BY c.ts DESC, c.id DESC LIMIT ?",
+        [start, end, limit],
+    ).fetchall()
+    names = ("ts", "text", "entry_id", "channel", "value", "satisfied", "reason")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def low_ratings_between(store: Store, start: str, end: str,
+                         limit: int = 200) -> list[dict[str, Any]]:
+    """Ratings not counted as satisfied in ``[start, end)``, newest first, with their reason."""
+    rows = store.db.execute(
+        "SELECT r.ts, r.entry_id, r.channel, r.value, rs.reason FROM ratings r "
+        "LEFT JOIN reasons rs ON rs.answer_id = r.answer_id "
+        "WHERE r.satisfied = 0 AND r.ts >= ? AND r.ts < ? ORDER BY r.ts DESC, r.answer_id DESC "
+        "LIMIT ?",
+        [start, end, limit],
+    ).fetchall()
+    names = ("ts", "entry_id", "channel", "value", "reason")
+    return [dict(zip(names, row, strict=True)) for row in rows]
