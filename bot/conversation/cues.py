@@ -7,6 +7,7 @@ Pure functions over the text (folded: lower case, no diacritics); no state, no s
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from bot.knowledge.schema import SECTIONS, Section
 from bot.retrieval.lexicon import (
@@ -20,6 +21,8 @@ from bot.retrieval.lexicon import (
 from bot.retrieval.offices import OFFICE_CUES, PLACE_WORDS
 from bot.retrieval.text import fold, words
 
+Spoken = Literal["person", "complaint", "help", "offtopic"]  # what a message can say anywhere
+Small = Literal["thanks", "bye", "greeting"]  # what a message can be, and nothing else
 LONG_LETTER_WORDS = 30  # longer messages are read for their question sentences
 POINTING = ("xa do", "phuong do", "cho do", "o do", "noi do", "xa nay", "phuong nay", "ben do",
             "that office", "there", "that one", "dac khu do")
@@ -99,17 +102,20 @@ def question_part(text: str) -> str:
     return " ".join(chosen)
 
 
-def act_of(folded: str) -> str | None:
+SPOKEN: tuple[Spoken, ...] = ("person", "complaint", "help", "offtopic")
+SMALL: tuple[Small, ...] = ("thanks", "bye", "greeting")
+
+
+def act_of(folded: str) -> Spoken | None:
     """person / complaint / help / offtopic, when the message says so anywhere."""
-    return next((act for act in ("person", "complaint", "help", "offtopic")
-                 if has_any(folded, ACT_PHRASES[act])), None)
+    return next((act for act in SPOKEN if has_any(folded, ACT_PHRASES[act])), None)
 
 
-def smalltalk_only(folded: str) -> str | None:
+def smalltalk_only(folded: str) -> Small | None:
     """greeting / thanks / bye when the message is nothing else."""
     padded = f" {folded} "
-    found: str | None = None
-    for act in ("thanks", "bye", "greeting"):
+    found: Small | None = None
+    for act in SMALL:
         for phrase in sorted(ACT_PHRASES[act], key=len, reverse=True):
             if f" {phrase} " in padded:
                 padded = padded.replace(f" {phrase} ", " ")

@@ -114,8 +114,8 @@ class Dialog:
         store = self.services.store
         user = None if incoming.event_id else store.cached_user(incoming.user)
         if user is None:
-            user = await store.call(store.arrive, incoming.channel, incoming.event_id,
-                                    incoming.user)
+            user = await store.call_fast(store.arrive, incoming.channel, incoming.event_id,
+                                         incoming.user)
         if user is None:
             log.info("duplicate event %s on %s ignored", incoming.event_id, incoming.channel)
             return Handled([], incoming.user, incoming.channel)

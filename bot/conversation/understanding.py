@@ -123,12 +123,14 @@ Step = Callable[[Reading], Understanding | None]
 
 def smalltalk(r: Reading) -> Understanding | None:
     small = cues.smalltalk_only(cues.folded_words(r.text))
-    return r.said(small) if small else None  # type: ignore[arg-type]
+    return r.said(small) if small else None
 
 
 def person_or_complaint(r: Reading) -> Understanding | None:
     act = cues.act_of(r.folded)
-    return r.said(act, offices=r.offices) if act in ("person", "complaint") else None  # type: ignore[arg-type]
+    if act in ("person", "complaint"):
+        return r.said(act, offices=r.offices)
+    return None
 
 
 def offtopic(r: Reading) -> Understanding | None:
@@ -220,7 +222,7 @@ def place(r: Reading) -> Understanding | None:
 
 def other_act(r: Reading) -> Understanding | None:
     act = cues.act_of(r.folded)
-    return r.said(act) if act is not None else None  # type: ignore[arg-type]
+    return r.said(act) if act is not None else None
 
 
 def clarify(r: Reading) -> Understanding | None:
