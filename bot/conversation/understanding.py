@@ -103,8 +103,9 @@ def read(text: str, lang: str, state: ChatState, engine: Engine) -> Reading:
         searched = cues.without_office_cues(searched)
     sections = tuple(dict.fromkeys(  # as typed, and with short forms expanded ('dt')
         (*cues.sections_in(folded), *cues.sections_in(engine.normalise(question).folded))))
+    typed = engine.normalise.plain(question)  # teencode and dialect replaced ('lm' = làm)
     return Reading(engine, state, text, lang, question, folded, sections, offices, searched,
-                   engine.ask(searched), tuple(topic_words(engine, folded)))
+                   engine.ask(searched), tuple(topic_words(engine, typed)))
 
 
 def topic_words(engine: Engine, folded: str) -> list[str]:
@@ -122,7 +123,7 @@ Step = Callable[[Reading], Understanding | None]
 
 
 def smalltalk(r: Reading) -> Understanding | None:
-    small = cues.smalltalk_only(cues.folded_words(r.text))
+    small = cues.smalltalk_only(r.engine.normalise(r.text).folded)  # 'hieu r' = 'hiểu rồi'
     return r.said(small) if small else None
 
 

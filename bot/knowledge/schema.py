@@ -280,7 +280,7 @@ class OfficesFile(Strict):
     offices: list[Office] = Field(min_length=1)
 
 
-SynonymKind = Literal["abbreviation", "teencode", "folk", "typo", "english"]
+SynonymKind = Literal["abbreviation", "teencode", "dialect", "folk", "typo", "english"]
 
 
 class Synonym(Strict):

@@ -508,6 +508,7 @@ class Engine:
         self.places = PlaceIndex(kb.offices, kb.contacts.province_name)
         self.accents = Accents.learn(kb)
         self._position = {entry_id: i for i, entry_id in enumerate(self.index.ids)}
+        self._texts: dict[str, frozenset[str]] = {}  # words of hand-written entries, as asked
 
     def strip_cues(self, folded: str) -> str:
         """A folded message without section cues and filler phrases."""
@@ -518,15 +519,27 @@ class Engine:
         return any(w in self.index.idf for w in folded_words if len(w) > 1)
 
     def explains(self, entry_id: str, folded_words: Sequence[str]) -> float:
-        """Share of the words (after synonyms) found in the entry's titles and aliases."""
+        """Share of the words (after synonyms) found in the entry: its names, and for a
+        hand-written entry every word of its text ('hai đứa có phải cùng lên' is about
+        marriage registration because its steps say both go)."""
         position = self._position.get(entry_id)
         surfaces = self.index.surfaces[position] if position is not None else []
-        known = frozenset(w for s in surfaces for w in s.words)
+        known = frozenset(w for s in surfaces for w in s.words) | self._text_words(entry_id)
         norm = self.normalise(" ".join(folded_words))
         content = [t.folded for t in norm.tokens if not is_stop(t)]
         if not content:
             return 1.0
         return sum(w in known for w in content) / len(content)
+
+    def _text_words(self, entry_id: str) -> frozenset[str]:
+        entry = self.kb.entries.get(entry_id)
+        if entry is None or not entry.curated:
+            return frozenset()
+        cached = self._texts.get(entry_id)
+        if cached is None:
+            dumped = entry.model_dump_json(exclude={"source", "related", "life_events"})
+            cached = self._texts[entry_id] = frozenset(fold_word(w) for w in words(dumped))
+        return cached
 
     def ask(self, question: str, k: int = 5) -> Result:
         started = time.perf_counter()

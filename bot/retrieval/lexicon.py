@@ -51,6 +51,18 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "bao nhieu",
         "mien phi",
         "mat tien",
+        "ton phi",
+        "ton tien",
+        "phi nhieu",
+        "tien nhieu",
+        "het nhieu",
+        "may tien",
+        "cost",
+        "costs",
+        "charge",
+        "charges",
+        "price",
+        "pay",
         "gia bao nhieu",
         "thue",
         "fee",
@@ -70,6 +82,12 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "lau ko",
         "may hom",
         "how long",
+        "how many days",
+        "how many weeks",
+        "until",
+        "valid",
+        "wait",
+        "take long",
         "nhanh khong",
     ),
     "online": (
@@ -118,6 +136,9 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "documents",
         "papers",
         "what do i need",
+        "bring",
+        "paperwork",
+        "required",
     ),
     "where": (
         "o dau",
@@ -130,6 +151,8 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "xa nao",
         "phuong nao",
         "where",
+        "hand in",
+        "which office",
         "di dau",
         "den dau",
     ),
@@ -155,6 +178,8 @@ SECTION_CUES: dict[Section, tuple[str, ...]] = {
         "huong dan",
         "how to",
         "steps",
+        "procedure",
+        "process",
         "kieu gi",
     ),
 }
@@ -204,15 +229,18 @@ FILLER_PHRASES += tuple(
 # procedure.  Greeting, thanks and bye count only when the message holds nothing else.
 ACT_PHRASES: dict[str, tuple[str, ...]] = {
     "greeting": (*SMALLTALK_PHRASES["greeting"], "chao ad a", "good morning", "good afternoon",
-                 "good evening", "xin chao ad", "hi there"),
+                 "good evening", "xin chao ad", "hi there", "chao buoi sang", "chao buoi trua",
+                 "chao buoi chieu", "chao buoi toi", "chao ca nha"),
     "thanks": (*SMALLTALK_PHRASES["thanks"], "cam on nhieu", "cam on ad", "cam on ad nhieu",
                "cam on ban nhieu", "thanks a lot", "many thanks", "thank you very much",
                "ok tks", "ok thanks", "vang", "ok", "oke",
-               "duoc roi", "dc r", "hieu roi"),
+               "duoc roi", "dc r", "hieu roi", "ro roi", "helpful", "very helpful", "great",
+               "perfect", "got it", "that s helpful", "that helps"),
     "bye": SMALLTALK_PHRASES["bye"],
     "help": (*SMALLTALK_PHRASES["who"], "lam duoc gi", "lam dc gi", "giup duoc gi",
              "giup dc gi", "ho tro gi", "lam dc nhung gi", "lam duoc nhung gi", "biet lam gi",
-             "huong dan su dung", "what can you do",
+             "huong dan su dung", "what can you do", "cach dung", "hoi duoc nhung gi",
+             "hoi dc nhung gi", "hoi duoc gi", "hoi dc gi", "hoi nhung gi", "dung the nao",
              "how does this work", "help me", "tro giup"),
     "person": ("gap can bo", "noi chuyen voi nguoi", "nguoi that", "gap nguoi", "noi voi can bo",
                "chuyen cho can bo", "nhan vien tu van", "tu van vien", "goi cho toi",
@@ -223,11 +251,14 @@ ACT_PHRASES: dict[str, tuple[str, ...]] = {
                   "khong ai tra loi", "ko ai tra loi", "ko ai bat may", "khong ai bat may",
                   "hen lan hen lua", "gay kho de", "gay kho khan", "nhung nhieu", "that vong",
                   "qua te", "te qua", "lam an kieu gi", "tre hen", "cham tre qua", "phan nan",
-                  "complain", "complaint", "nobody answers", "no one answers", "unacceptable"),
+                  "complain", "complaint", "nobody answers", "no one answers", "unacceptable",
+                  "nhieu lan", "may lan roi", "ba lan roi", "di lai nhieu", "hanh dan",
+                  "phien ha", "vo ly", "lan nao cung", "moi lan"),
     "offtopic": ("gia vang", "thoi tiet", "co mua", "troi mua", "nang nong", "bong da",
                  "ty so", "xo so", "chung khoan", "gia xang", "ke chuyen", "lam tho", "hat",
                  "nguoi yeu", "an gi", "nau an", "weather", "football", "gold price", "joke",
-                 "bitcoin", "da thang may", "thang may trai", "may gio roi"),
+                 "bitcoin", "da thang may", "thang may trai", "doi tuyen", "da bong", "tran dau",
+                 "world cup", "ca si", "phim", "game", "may gio roi"),
 }
 
 # Words of the public-service domain (folded): a message with none of them, that matches no
@@ -265,7 +296,12 @@ FOLLOW_UP_WORDS = frozenset(
     mo rang rua ni te chi ri rua tui tau hi he ho hay hoi what about and also that it this
     so then how is does do did take takes there s whats we i need can much my our us
     xong mat het ton dt dien thoai app ung dung nhieu lam qua thoi gian nay giai quyet
-    xu ly apply get do done""".split()
+    xu ly apply get do done which should would could will shall may might must the an of to
+    for in on at by with from about into its these those here when who whom whose why me mine
+    you your he she they them their are was were be been being does did have has had got make
+    give go come want cannot roughly around approximately whole thing things all any some more
+    most very really just only please hi hello yes no not im issued hand submit submitted
+    application paper papers one len xuong toi nhanh cham som gap kip hong hem nha""".split()
 )
 
 # Cues that a sentence of a long letter is the question.

@@ -13,7 +13,7 @@ from bot.knowledge.schema import Synonym
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
-_REPLACE_KINDS = frozenset({"teencode", "typo"})
+_REPLACE_KINDS = frozenset({"teencode", "dialect", "typo"})
 
 
 def clean(text: str, max_chars: int = 2000) -> str:
@@ -109,6 +109,22 @@ class Normaliser:
                 out.extend(Token(w, fold(w), expanded=True) for w in words(meaning))
             i += n
         return Normalised(text, tuple(out), tuple(ambiguous))
+
+    def plain(self, text: str) -> str:
+        """The message folded, with teencode, typos and dialect replaced ('lm' → làm) but no
+        meanings added: the words the citizen meant, as typed."""
+        typed = [Token(w, fold_word(w)) for w in words(text[: self.max_tokens * 24])]
+        out: list[str] = []
+        i = 0
+        while i < len(typed):
+            syn, n = self._match(typed, i)
+            if syn is None or syn.kind not in _REPLACE_KINDS or syn.ambiguous:
+                out.append(typed[i].folded)
+                i += 1
+                continue
+            out += [fold_word(w) for w in words(syn.means or "")]
+            i += n
+        return " ".join(out)
 
     def _match(self, tokens: Sequence[Token], start: int) -> tuple[Synonym | None, int]:
         for n in range(min(self._longest, len(tokens) - start), 0, -1):
