@@ -157,7 +157,11 @@ def place_only(r: Reading) -> Understanding | None:
 
 
 def letter(r: Reading) -> Understanding | None:
-    if r.result.decision == "answer" or len(r.text.split()) <= cues.LONG_LETTER_WORDS:
+    """A long letter, or a message of several sentences ('I hold an Australian licence. Can I
+    swap it?'): the entry its sentences name."""
+    size = len(r.text.split())
+    several = len(cues.sentences(r.text)) >= 2 and size > SHORT_FOLLOW_UP_WORDS
+    if r.result.decision == "answer" or not (several or size > cues.LONG_LETTER_WORDS):
         return None
     body = r.engine.places.without(r.text, list(r.offices)) if r.offices else r.text
     topic = letter_topic(r.engine, body, r.question)
