@@ -39,7 +39,8 @@ Act = Literal["question", "follow-up", "place", "greeting", "thanks", "bye", "he
 
 SHORT_FOLLOW_UP_WORDS = 12
 LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
-LETTER_CONFIDENCE = 0.6  # … with this confidence
+LETTER_CONFIDENCE = 0.6  # … with this confidence; the sentences that ask come first, and
+ASKED_COVERED, ASKED_CONFIDENCE = 0.6, 0.5  # name an entry with a little less
 FOCUS_EXPLAINS = 0.5  # share of a follow-up's own words found in the entry in focus
 
 
@@ -258,17 +259,24 @@ STEPS: tuple[Step, ...] = (smalltalk, person_or_complaint, offtopic, bare_follow
 def letter_topic(engine: Engine, text: str, question: str) -> str | None:
     """The entry a long letter is about: the one a sentence names most surely (covering most of
     its name), preferring the sentences that ask; None when no sentence names one."""
-    named: dict[str, float] = {}
-    asked = set(cues.sentences(question))
-    for sentence in cues.sentences(text):
-        top = engine.ask(sentence).best
-        if top is None or top.covered < LETTER_COVERED or top.confidence < LETTER_CONFIDENCE:
-            continue
-        score = top.confidence + (0.1 if sentence in asked else 0.0)
-        named[top.entry_id] = max(score, named.get(top.entry_id, 0.0))
+    asked = cues.sentences(question)
+    named = _named(engine, asked, ASKED_COVERED, ASKED_CONFIDENCE) or _named(
+        engine, [s for s in cues.sentences(text) if s not in asked], LETTER_COVERED,
+        LETTER_CONFIDENCE)
     if not named:
         return None
     return _joining(engine, set(named)) or max(named, key=lambda k: named[k])
+
+
+def _named(engine: Engine, sentences: list[str], covered: float,
+           confidence: float) -> dict[str, float]:
+    """The entries these sentences name, each with its best confidence."""
+    named: dict[str, float] = {}
+    for sentence in sentences:
+        top = engine.ask(sentence).best
+        if top is not None and top.covered >= covered and top.confidence >= confidence:
+            named[top.entry_id] = max(top.confidence, named.get(top.entry_id, 0.0))
+    return named
 
 
 def _joining(engine: Engine, named: set[str]) -> str | None:
