@@ -1,4 +1,11 @@
-"""Logging set-up: secrets from the settings are masked in every log line."""
+"""Logging set-up: secrets from the settings and citizens' personal data masked in every line.
+
+The bot never logs what a citizen wrote or a platform's payload; as a second line of defence
+every record (its message and any traceback) goes through ``bot.privacy.mask`` (phone, ID,
+e-mail and bank account numbers) and has the secrets of the settings replaced by ``***``.
+Python warnings (a library printing a payload it did not expect) go through the same filter
+instead of straight to stderr.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +13,30 @@ import logging
 import sys
 
 from bot.config import Settings
+from bot.privacy import mask
 
 
 class SecretFilter(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if len(s) >= 6]
+        self._formatter = logging.Formatter()
+
+    def clean(self, text: str) -> str:
+        masked = mask(text)
+        for secret in self.secrets:
+            masked = masked.replace(secret, "***")
+        return masked
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = message
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
+        masked = self.clean(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.clean(self._formatter.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info)
         return True
 
 
@@ -39,3 +56,4 @@ def setup(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    logging.captureWarnings(True)  # warnings become log records: through the filter above

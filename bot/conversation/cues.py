@@ -23,6 +23,8 @@ from bot.retrieval.text import fold, words
 
 Spoken = Literal["person", "complaint", "help", "offtopic"]  # what a message can say anywhere
 Small = Literal["thanks", "bye", "greeting"]  # what a message can be, and nothing else
+QUESTION_WORDS = (*QUESTION_CUES, "khong", "ko", "k", "dc", "duoc", "phai", "sao", "nao",
+                  "gi", "dau", "?")
 LONG_LETTER_WORDS = 30  # longer messages are read for their question sentences
 POINTING = ("xa do", "phuong do", "cho do", "o do", "noi do", "xa nay", "phuong nay", "ben do",
             "that office", "there", "that one", "dac khu do")

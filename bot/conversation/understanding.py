@@ -222,6 +222,26 @@ def follow_up(r: Reading) -> Understanding | None:
     return r.said("follow-up", focus, r.offices) if asks and known and not strong else None
 
 
+DOMINANT_COVERED, DOMINANT_CONFIDENCE, DOMINANT_GAP, DOMINANT_NAMED = 0.55, 0.45, 0.12, 2
+
+
+def dominant(r: Reading) -> Understanding | None:
+    """A question with words of its own around one entry's name, and no other entry near it
+    ('nhà cấp 4 xây lại 2 tầng có phải xin phép chi không'): that entry, though the extra
+    words keep the engine from being sure."""
+    candidates = r.result.candidates
+    if r.result.decision != "decline" or not candidates:
+        return None
+    best, runner = candidates[0], candidates[1] if len(candidates) > 1 else None
+    clear = runner is None or runner.confidence <= best.confidence - DOMINANT_GAP
+    named = len(set(r.content) & r.engine.name_words(best.entry_id)) >= DOMINANT_NAMED and (
+        r.engine.explains(best.entry_id, list(r.content)) >= FOCUS_EXPLAINS)
+    if (best.covered >= DOMINANT_COVERED and best.confidence >= DOMINANT_CONFIDENCE and clear
+            and named and cues.has_any(r.folded, cues.QUESTION_WORDS)):
+        return r.said("question", best.entry_id, r.offices)
+    return None
+
+
 def place(r: Reading) -> Understanding | None:
     return r.said("place", offices=r.offices) if r.offices else None
 
@@ -250,8 +270,8 @@ def unknown_topic(r: Reading) -> Understanding | None:
 
 
 STEPS: tuple[Step, ...] = (smalltalk, person_or_complaint, offtopic, bare_follow_up, place_only,
-                           letter, named_entry, chosen, clause, follow_up, place, other_act,
-                           clarify, empty, unknown_topic)
+                           letter, named_entry, chosen, clause, follow_up, dominant, place,
+                           other_act, clarify, empty, unknown_topic)
 
 
 # -- long letters -------------------------------------------------------------------------------

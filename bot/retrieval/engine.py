@@ -522,14 +522,18 @@ class Engine:
         """Share of the words (after synonyms) found in the entry: its names, and for a
         hand-written entry every word of its text ('hai đứa có phải cùng lên' is about
         marriage registration because its steps say both go)."""
-        position = self._position.get(entry_id)
-        surfaces = self.index.surfaces[position] if position is not None else []
-        known = frozenset(w for s in surfaces for w in s.words) | self._text_words(entry_id)
+        known = self.name_words(entry_id) | self._text_words(entry_id)
         norm = self.normalise(" ".join(folded_words))
         content = [t.folded for t in norm.tokens if not is_stop(t)]
         if not content:
             return 1.0
         return sum(w in known for w in content) / len(content)
+
+    def name_words(self, entry_id: str) -> frozenset[str]:
+        """The folded words of the entry's title and aliases."""
+        position = self._position.get(entry_id)
+        surfaces = self.index.surfaces[position] if position is not None else []
+        return frozenset(w for s in surfaces for w in s.words)
 
     def _text_words(self, entry_id: str) -> frozenset[str]:
         entry = self.kb.entries.get(entry_id)

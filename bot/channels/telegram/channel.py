@@ -1,13 +1,21 @@
-"""Telegram channel on aiogram 3: updates → ``Incoming`` → dialog → ``Reply`` → Bot API calls.
+"""Telegram channel: updates → durable inbox → ``Incoming`` → dialog → ``Reply`` → Bot API calls.
 
 Two ways in, one way through:
-- ``dvcbot run`` (token set, no PUBLIC_URL): ``run_polling`` long-polls getUpdates.
+- ``dvcbot run`` (token set, no PUBLIC_URL): ``run_polling`` long-polls getUpdates; a batch of
+  updates is committed to the inbox before the next getUpdates moves the offset past it.
 - ``dvcbot serve``: ``webhook_plugin`` adds ``POST /telegram/webhook`` to the one aiohttp app and
-  registers ``PUBLIC_URL/telegram/webhook`` with a secret token; a request without the right
-  ``X-Telegram-Bot-Api-Secret-Token`` gets 401 and is not processed.
-Either way each update goes through aiogram's dispatcher in its chat's lane (order kept per
-chat, chats side by side); replies go out through ``Sender`` (flood control, retries).  On
-SIGTERM updates in flight are finished and queued replies sent before the process ends.
+  registers ``PUBLIC_URL/telegram/webhook`` with a secret token.  A request without the right
+  ``X-Telegram-Bot-Api-Secret-Token`` gets 401; a body that is too large, not JSON, nested too
+  deeply or not an update gets 400 — before any other work, never with a stack trace.  An update
+  gets its 200 once it is committed to the inbox; it is handled right after.
+Either way each update is handled in its chat's lane (order kept per chat, chats side by side,
+flood control per chat) through the intake (``bot.channels.intake``); replies go out through
+``Sender`` (Telegram's flood control, retries).  On start-up what the last run left in the inbox
+is handled first.  On SIGTERM updates in flight are finished and queued replies sent before the
+process ends; what cannot be finished in time stays in the inbox for the next start.
+
+Updates are read from their JSON (``updates.read_update``) and the hot Bot API calls are made
+with plain JSON (``session.RawMethod``); aiogram is the client for everything else.
 """
 
 from __future__ import annotations
@@ -15,47 +23,32 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 import re
-from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ChatAction, ContentType, ParseMode
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    DeleteWebhook,
-    GetMe,
-    SendChatAction,
-    SendDocument,
-    SendMessage,
-    SendPhoto,
-    SetWebhook,
-    TelegramMethod,
-)
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    Update,
-    User,
-)
+from aiogram.methods import DeleteWebhook, GetMe, SendDocument, SendPhoto, SetWebhook
+from aiogram.types import BufferedInputFile, User
 from aiohttp import web
-from pydantic import ValidationError
 
-from bot.channels.lanes import Lanes
+from bot.channels.http import bad_request, read_json
+from bot.channels.intake import Intake, Item, Outcome, Progress
 from bot.channels.telegram.commands import command_menus
 from bot.channels.telegram.poll import ALLOWED_UPDATES, Poller
 from bot.channels.telegram.render import Part, render, text_id
 from bot.channels.telegram.send import Job, RetryPolicy, Sender
-from bot.channels.telegram.session import LeanSession
+from bot.channels.telegram.session import LeanSession, RawMethod
+from bot.channels.telegram.updates import TgUpdate, read_update, update_id
 from bot.config import Settings
 from bot.conversation.actions import parse
 from bot.conversation.dialog import Dialog, Services
+from bot.conversation.i18n import pick_language
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Incoming, Reply
 
@@ -66,12 +59,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ATTACHMENTS = frozenset({
-    ContentType.PHOTO, ContentType.DOCUMENT, ContentType.STICKER, ContentType.VOICE,
-    ContentType.VIDEO, ContentType.VIDEO_NOTE, ContentType.AUDIO, ContentType.ANIMATION,
-    ContentType.CONTACT, ContentType.LOCATION, ContentType.VENUE, ContentType.POLL,
-})
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_BODY = 256 * 1024  # bytes: Telegram's largest updates are a few kilobytes
+NO_PREVIEW = {"is_disabled": True}
 
 
 class TelegramStartError(RuntimeError):
@@ -88,23 +77,6 @@ def webhook_secret(settings: Settings) -> str:
     assert settings.telegram_bot_token is not None
     token = settings.telegram_bot_token.get_secret_value().encode()
     return hmac.new(token, b"dvcbot-telegram-webhook", hashlib.sha256).hexdigest()
-
-
-class RecentUpdates:
-    """update_ids seen lately: a webhook retry of an update still in flight is dropped here;
-    the dialog's store-backed de-duplication covers restarts."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._seen: OrderedDict[int, None] = OrderedDict()
-
-    def first_time(self, update_id: int) -> bool:
-        if update_id in self._seen:
-            return False
-        self._seen[update_id] = None
-        if len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-        return True
 
 
 class TelegramChannel:
@@ -128,20 +100,11 @@ class TelegramChannel:
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(),
                        session=LeanSession(api=api))
         self.sender = Sender(self.bot, self.chat_ref, policy)
-        self.dispatcher = Dispatcher(disable_fsm=True)  # conversation state lives in the store
-        self.dispatcher.include_router(self._router())
-        self.inbox = Lanes("telegram-updates")
-        self.recent = RecentUpdates()
+        self.intake: Intake[TgUpdate] = Intake(self, services.store, settings)
         self.poller: Poller | None = None
         self._closing = False
         self._closed = False
         self._registration: asyncio.Task[None] | None = None
-
-    def _router(self) -> Router:
-        router = Router(name="dvcbot")
-        router.message.register(self._on_message)
-        router.callback_query.register(self._on_callback)
-        return router
 
     def chat_ref(self, chat_id: int | str) -> str:
         return user_ref(self._key, CHANNEL, chat_id)
@@ -152,7 +115,9 @@ class TelegramChannel:
         app.router.add_post(WEBHOOK_PATH, self.webhook)
 
     async def start(self) -> None:
-        """Register the webhook and the command menus in the background (the app serves on)."""
+        """Hand what the last run left to the lanes, then register the webhook and the command
+        menus in the background (the app serves on)."""
+        await self.intake.recover()
         self._registration = asyncio.create_task(self._register_webhook())
 
     async def stop(self) -> None:
@@ -163,9 +128,10 @@ class TelegramChannel:
         if self._registration is not None:
             self._registration.cancel()
             await asyncio.gather(self._registration, return_exceptions=True)
-        left = await self.inbox.drain(self.shutdown_timeout)
+        left = await self.intake.drain(self.shutdown_timeout)
         if left:
-            log.error("telegram: %d update(s) not handled at shutdown", left)
+            log.warning("telegram: %d update(s) not handled at shutdown; kept in the inbox for "
+                        "the next start", left)
         await self.sender.drain(self.shutdown_timeout)
         if self.poller is not None:
             await self.poller.confirm()
@@ -197,68 +163,97 @@ class TelegramChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), self.secret.encode()):
             log.warning("telegram webhook refused: wrong or missing secret token (from %s)",
                         request.remote)
             return web.json_response({"ok": False, "description": "Unauthorized"}, status=401)
         if self._closing:
             return web.json_response({"ok": False, "description": "shutting down"}, status=503)
-        try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
-        except (ValueError, ValidationError):
-            return web.json_response({"ok": False, "description": "not an update"}, status=400)
-        await self.handle(update)
+        body, data = await read_json(request, MAX_BODY)
+        if body is None:
+            return bad_request("the body is too large, not JSON or nested too deeply")
+        if update_id(data) is None:
+            return bad_request("not an update")
+        update = read_update(data)
+        if update is not None:  # else a kind of update the bot does not handle: acknowledged
+            await self.accept([(update, _text(body, data))])
         return web.json_response({"ok": True})
 
     # -- updates ----------------------------------------------------------------------------
 
-    def accept(self, update: Update) -> None:
-        """Queue an update in its chat's lane (polling: the next getUpdates goes on meanwhile)."""
-        if self.recent.first_time(update.update_id):
-            self.inbox.submit(update_chat(update), lambda: self._feed(update))
+    async def accept(self, updates: list[tuple[TgUpdate, str]]) -> None:
+        """Commit updates (with their JSON) to the inbox and queue them in their chats' lanes;
+        a button press gets its answerCallbackQuery (stops the spinner) at once."""
+        items = [Item(str(u.update_id), u, payload) for u, payload in updates]
+        admitted = await self.intake.accept(items)
+        for (update, _), how in zip(updates, admitted, strict=True):
+            if how == "new" and update.kind == "callback" and update.callback_id:
+                answer = RawMethod("answerCallbackQuery", {"callback_query_id": update.callback_id})
+                self.sender.send_aside("cb", update.chat_id, Job(answer))
 
-    async def handle(self, update: Update) -> None:
-        """Handle an update in its chat's lane and wait for it (webhook: answer after that)."""
-        if self.recent.first_time(update.update_id):
-            await self.inbox.run(update_chat(update), lambda: self._feed(update))
-        else:
-            log.info("telegram update %s seen already; ignored", update.update_id)
+    async def _polled(self, raw: list[dict[str, Any]]) -> None:
+        updates = [(u, json.dumps(d, ensure_ascii=False)) for d in raw
+                   if (u := read_update(d)) is not None]
+        if updates:
+            await self.accept(updates)
 
-    async def _feed(self, update: Update) -> None:
-        await self.dispatcher.feed_update(self.bot, update)
+    # -- the intake's adapter ---------------------------------------------------------------
 
-    async def _on_message(self, message: Message, event_update: Update) -> None:
-        user = message.from_user
-        is_text = message.text is not None
-        if user is None or user.is_bot or not (is_text or message.content_type in ATTACHMENTS):
-            return  # service messages (members joined, pinned …) and other bots
-        text = message.text or message.caption or ""
-        await self._respond(message.chat.id, self._incoming(user, event_update, text=text,
-                                                            attachment=not is_text))
+    def target(self, event: TgUpdate) -> int:
+        return event.chat_id
 
-    async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        chat_id = query.message.chat.id if query.message else query.from_user.id
-        self.sender.send_aside("cb", chat_id, Job(AnswerCallbackQuery(callback_query_id=query.id)))
-        if query.data and not query.from_user.is_bot:
-            await self._respond(chat_id, self._incoming(query.from_user, event_update,
-                                                        action=parse(query.data)))
-
-    def _incoming(self, user: User, update: Update, **what: object) -> Incoming:
-        return Incoming(CHANNEL, user_ref(self._key, CHANNEL, user.id), locale=user.language_code,
-                        is_admin=user.id in self.admins, event_id=str(update.update_id),
-                        **what)  # type: ignore[arg-type]
-
-    async def _respond(self, chat_id: int, incoming: Incoming) -> None:
-        loop = asyncio.get_running_loop()
-        typing = loop.call_later(self.typing_after, self._typing, chat_id)
+    def read(self, payload: str) -> TgUpdate | None:
         try:
-            replies = await self.dialog.dispatch(incoming)
+            return read_update(json.loads(payload))
+        except (ValueError, RecursionError):
+            return None
+
+    async def handle(self, event: TgUpdate, recovered: bool) -> Outcome:
+        incoming = self._incoming(event)
+        if incoming is None:  # a press with no data, or by another bot: answered, nothing else
+            return Outcome(event.chat_id, [])
+        typing = asyncio.get_running_loop().call_later(self.typing_after, self._typing,
+                                                       event.chat_id)
+        try:
+            handled = await self.dialog.handle(incoming)
         finally:
             typing.cancel()
-        self.sender.send(chat_id, [job for reply in replies for job in reply_jobs(chat_id, reply)])
+        return Outcome(event.chat_id, handled.replies, handled.save)
+
+    async def notice(self, event: TgUpdate) -> Outcome:
+        store = self.services.store
+        user = await store.call(store.user, user_ref(self._key, CHANNEL, event.user_id))
+        lang = user.get("locale") or pick_language(event.language,
+                                                   self.settings.default_locale)
+        text = self.services.renderer.t(lang, "flood.notice")
+        return Outcome(event.chat_id, [Reply(text, kind="info")])
+
+    def units(self, outcome: Outcome) -> int:
+        return len(outcome_jobs(outcome))
+
+    async def send(self, outcome: Outcome, skip: int, progress: Progress) -> None:
+        jobs = outcome_jobs(outcome)
+        total = len(jobs)
+
+        def done(n: int) -> Callable[[bool], None]:
+            return lambda sent: progress(n, n == total)
+
+        queued = [replace(job, done=done(n)) for n, job in enumerate(jobs, start=1) if n > skip]
+        self.sender.send(int(outcome.to), queued)
+
+    def _incoming(self, event: TgUpdate) -> Incoming | None:
+        ref = user_ref(self._key, CHANNEL, event.user_id)
+        admin = event.user_id in self.admins
+        if event.kind == "callback":
+            if event.data is None:
+                return None
+            return Incoming(CHANNEL, ref, action=parse(event.data), locale=event.language,
+                            is_admin=admin)
+        return Incoming(CHANNEL, ref, text=event.text or "", locale=event.language,
+                        is_admin=admin, attachment=event.kind == "attachment")
 
     def _typing(self, chat_id: int) -> None:
-        action = SendChatAction(chat_id=chat_id, action=ChatAction.TYPING)
+        action = RawMethod("sendChatAction", {"chat_id": chat_id, "action": "typing"})
         self.sender.send(chat_id, [Job(action, optional=True)])
 
     # -- start-up, polling ------------------------------------------------------------------
@@ -289,10 +284,11 @@ class TelegramChannel:
 
     async def run_polling(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set, then shut down cleanly (see ``stop``)."""
-        self.poller = Poller(self.bot, self.accept, timeout=self.poll_timeout)
+        self.poller = Poller(self.bot, self._polled, timeout=self.poll_timeout)
         try:
             await self.check_token()
             await self.sender.call(Job(DeleteWebhook(drop_pending_updates=False), optional=True))
+            await self.intake.recover()
             await self.register_commands()
             log.info("telegram polling %s", self.settings.telegram_api_url)
             await self.poller.run(stop)
@@ -302,14 +298,17 @@ class TelegramChannel:
             await self.stop()
 
 
-def update_chat(update: Update) -> int:
-    """The lane key: the chat the update belongs to (0 for kinds we do not handle)."""
-    if update.message is not None:
-        return update.message.chat.id
-    query = update.callback_query
-    if query is not None:
-        return query.message.chat.id if query.message else query.from_user.id
-    return 0
+def _text(body: bytes, data: Any) -> str:
+    """The update's JSON as text to keep in the inbox (the body as sent, when it is UTF-8)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # UTF-16/32 JSON (allowed, never sent by Telegram)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def outcome_jobs(outcome: Outcome) -> list[Job]:
+    chat_id = int(outcome.to)
+    return [job for reply in outcome.replies for job in reply_jobs(chat_id, reply)]
 
 
 def reply_jobs(chat_id: int, reply: Reply) -> list[Job]:
@@ -323,25 +322,30 @@ def reply_jobs(chat_id: int, reply: Reply) -> list[Job]:
     return jobs
 
 
-def _message(chat_id: int, part: Part) -> SendMessage:
-    return SendMessage(chat_id=chat_id, text=part.html, parse_mode=ParseMode.HTML,
-                       link_preview_options=NO_PREVIEW, reply_markup=keyboard(part.buttons))
+def _message(chat_id: int, part: Part) -> RawMethod:
+    params: dict[str, Any] = {"chat_id": chat_id, "text": part.html, "parse_mode": "HTML",
+                              "link_preview_options": NO_PREVIEW}
+    markup = keyboard(part.buttons)
+    if markup is not None:
+        params["reply_markup"] = markup
+    return RawMethod("sendMessage", params)
 
 
-def _picture(chat_id: int, image: bytes, name: str | None) -> TelegramMethod[Message]:
+def _picture(chat_id: int, image: bytes, name: str | None) -> SendPhoto | SendDocument:
     if image.startswith(PNG_MAGIC):
         return SendPhoto(chat_id=chat_id, photo=BufferedInputFile(image, name or "chart.png"))
     return SendDocument(chat_id=chat_id, document=BufferedInputFile(image, name or "chart.svg"))
 
 
-def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
+    """An inline keyboard (``InlineKeyboardMarkup`` as JSON)."""
     if not rows:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.label, url=b.url) if b.url
-         else InlineKeyboardButton(text=b.label, callback_data=b.packed) for b in row]
+    return {"inline_keyboard": [
+        [{"text": b.label, "url": b.url} if b.url else {"text": b.label, "callback_data": b.packed}
+         for b in row]
         for row in rows if row
-    ])
+    ]}
 
 
 # -- entry points (bot/app.py) ----------------------------------------------------------------

@@ -3,7 +3,10 @@
 Telegram holds a getUpdates request open up to ``timeout`` seconds; some self-hosted servers and
 emulators answer immediately with an empty list.  Against those the poller waits a little
 (0.1 s, doubling to 1 s while nothing comes) instead of hammering the server.  Errors back off;
-the update offset only moves past updates that were handed over, so nothing is skipped.
+the update offset only moves past updates once ``accept`` has returned — the channel commits
+them to the durable inbox there — so an update is confirmed to Telegram only when it is safe.
+getUpdates is called with plain JSON and its answer read as JSON (``bot.channels.telegram
+.updates``), not turned into aiogram models.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -22,9 +26,10 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import GetUpdates
-from aiogram.types import Update
 
 from bot.channels.telegram.send import RetryPolicy, describe
+from bot.channels.telegram.session import RawMethod, call_raw
+from bot.channels.telegram.updates import update_id
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 class Poller:
-    def __init__(self, bot: Bot, accept: Callable[[Update], None], *, timeout: int = 25,
+    def __init__(self, bot: Bot, accept: Callable[[list[dict[str, Any]]], Awaitable[None]], *,
+                 timeout: int = 25,
                  idle: tuple[float, float] = (0.1, 1.0), policy: RetryPolicy | None = None) -> None:
         self.bot = bot
         self.accept = accept
@@ -64,20 +70,29 @@ class Poller:
             if failures:
                 log.info("telegram polling works again after %d failure(s)", failures)
             failures = 0
-            for update in updates:
-                self.offset = update.update_id + 1
-                self.accept(update)
+            try:
+                await self.accept(updates)  # committed: now the offset may move past them
+            except Exception:  # e.g. the disk is full: fetch them again, later
+                failures += 1
+                log.exception("telegram updates could not be stored (%d in a row)", failures)
+                await self._pause(self.policy.delay(failures), stop)
+                continue
+            ids = [i for i in map(update_id, updates) if i is not None]
+            if ids:
+                self.offset = max(ids) + 1
             if updates:
                 idle = self.idle_min
             elif loop.time() - started < self.timeout / 2:  # answered at once: do not hammer it
                 await self._pause(idle, stop)
                 idle = min(idle * 2, self.idle_max)
 
-    async def _fetch(self, stop: asyncio.Event) -> list[Update] | None:
-        method = GetUpdates(offset=self.offset, timeout=self.timeout,
-                            allowed_updates=ALLOWED_UPDATES)
+    async def _fetch(self, stop: asyncio.Event) -> list[dict[str, Any]] | None:
+        params: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES}
+        if self.offset is not None:
+            params["offset"] = self.offset
         self.requests += 1
-        fetch = asyncio.ensure_future(self.bot(method, request_timeout=self.timeout + 15))
+        fetch = asyncio.ensure_future(call_raw(self.bot, RawMethod("getUpdates", params),
+                                               timeout=self.timeout + 15))
         stopped = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -87,7 +102,10 @@ class Poller:
                 fetch.cancel()
                 with contextlib.suppress(asyncio.CancelledError, TelegramAPIError):
                     await fetch
-        return fetch.result() if fetch.done() and not fetch.cancelled() else None
+        if not fetch.done() or fetch.cancelled():
+            return None
+        result = fetch.result()
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     async def confirm(self) -> None:
         """Tell the server which updates were handled, so a restart does not get them again."""

@@ -31,6 +31,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 
 from bot.channels.lanes import Lanes
+from bot.channels.telegram.session import RawMethod, call_raw
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,10 @@ TRANSIENT = (TelegramNetworkError, TelegramServerError, ClientDecodeError)
 
 @dataclass(frozen=True)
 class Job:
-    method: TelegramMethod[Any]
+    method: TelegramMethod[Any] | RawMethod  # RawMethod: plain JSON, the hot path
     text_id: str = "-"
     optional: bool = False  # tolerated when rejected; not retried; skipped once unsupported
+    done: Callable[[bool], None] | None = None  # told when the call is finished (sent or not)
 
     @property
     def name(self) -> str:
@@ -90,10 +92,19 @@ class Sender:
 
     async def call(self, job: Job, chat_id: int | str | None = None) -> bool:
         """Make one call with flood control and retries; True when the server accepted it."""
+        sent = await self._call(job, chat_id)  # cancelled (shutdown): not done, sent next start
+        if job.done is not None:
+            job.done(sent)
+        return sent
+
+    async def _call(self, job: Job, chat_id: int | str | None) -> bool:
         failures = 0
         while job.name not in self.unsupported:
             try:
-                await self.bot(job.method)
+                if isinstance(job.method, RawMethod):
+                    await call_raw(self.bot, job.method)
+                else:
+                    await self.bot(job.method)
             except Exception as exc:
                 failures += not isinstance(exc, TelegramRetryAfter)
                 wait = self._after_failure(job, chat_id, exc, failures)

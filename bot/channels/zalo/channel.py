@@ -1,26 +1,41 @@
 """Zalo Official Account channel: the signed webhook in, consultation messages out.
 
-``POST /zalo/webhook`` checks ``X-ZEvent-Signature`` (401 and nothing else when it is missing or
-wrong), answers 200 at once (Zalo retries after about 2 s) and handles the event in a background
-task: dispatch through the dialog, then send the replies with the OA Open API v3.  Buttons become
-a message template; when Zalo refuses a template the choices are sent as numbered text and a reply
-"2" from that user presses choice 2.  Per user, events are handled in arrival order.
+``POST /zalo/webhook``, in this order and before any other work: a body over 256 KB, not JSON or
+nested too deeply gets 400; a missing or wrong ``X-ZEvent-Signature`` 401; a signed event whose
+own timestamp is more than ``ZALO_EVENT_MAX_AGE_MINUTES`` old (or ahead) 400 — a replayed event
+is never handled again.  Then the event is committed to the durable inbox (a retry with the same
+``msg_id`` is not accepted twice) and only then answered 200 (Zalo retries after about 2 s and
+never after a 200).  It is handled right after in the user's lane (arrival order per user, flood
+control per user) through the intake (``bot.channels.intake``): the dialog, then the replies with
+the OA Open API v3.  Buttons become a message template; when Zalo refuses a template the choices
+are sent as numbered text and a reply "2" from that user presses choice 2.  At start-up what the
+last run left in the inbox is handled first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import OrderedDict
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bot.channels.lanes import Lanes
+from bot.channels.http import bad_request, read_json
+from bot.channels.intake import Intake, Item, Outcome, Progress
 from bot.channels.zalo.api import ZaloApi, ZaloApiError
-from bot.channels.zalo.events import SIGNATURE_HEADER, BadSignature, ZaloEvent, parse, verify
+from bot.channels.zalo.events import (
+    SIGNATURE_HEADER,
+    BadSignature,
+    ZaloEvent,
+    age_seconds,
+    parse,
+    verify,
+)
 from bot.channels.zalo.render import (
     Outgoing,
     action_of,
@@ -43,6 +58,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
 WEBHOOK_PATH = "/zalo/webhook"
+MAX_BODY = 256 * 1024  # bytes
 STOP_GRACE = 10.0  # seconds stop() waits for replies still being sent
 CHOICES_TTL = 24 * 3600.0  # numbered choices are forgotten after a day
 CHOICES_MAX_USERS = 50_000
@@ -87,7 +103,8 @@ class ZaloChannel:
         self.keeper = TokenKeeper(settings, self.session, self.notify_admins)
         self.api = ZaloApi(settings.zalo_api_url, self.keeper, self.session)
         self.choices = Choices()
-        self.lanes = Lanes("zalo-events")  # per user (pseudonymous ref): handled in arrival order
+        self.max_age = settings.zalo_event_max_age_minutes * 60
+        self.intake: Intake[ZaloEvent] = Intake(self, services.store, settings)
         self._refresher: asyncio.Task[None] | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -104,6 +121,7 @@ class ZaloChannel:
         if self.keeper.pair is None:
             log.error("Zalo is on but has no token: set ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN")
         self._refresher = asyncio.create_task(self.keeper.keep_fresh())
+        await self.intake.recover()
         log.info("Zalo webhook at %s", WEBHOOK_PATH)
 
     async def stop(self) -> None:
@@ -111,15 +129,16 @@ class ZaloChannel:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
-        left = await self.lanes.drain(STOP_GRACE)
+        left = await self.intake.drain(STOP_GRACE)
         if left:
-            log.warning("zalo: %d event(s) not handled at shutdown", left)
+            log.warning("zalo: %d event(s) not handled at shutdown; kept in the inbox for the "
+                        "next start", left)
         if self._session is not None:
             await self._session.close()
 
     async def drain(self) -> None:
         """Wait until every event received so far has been handled and answered."""
-        await self.lanes.drain()
+        await self.intake.drain()
 
     async def notify_admins(self, text: str) -> None:
         for admin in self.admins:
@@ -132,47 +151,83 @@ class ZaloChannel:
     # --- webhook -------------------------------------------------------------------------
 
     async def webhook(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body, payload = await read_json(request, MAX_BODY)
+        if body is None:
+            return bad_request("the body is too large, not JSON or nested too deeply")
+        if not isinstance(payload, dict):
+            return bad_request("not an event")
         try:
-            payload = verify(request.headers.get(SIGNATURE_HEADER), body, self.app_id,
-                             self.oa_secret)
+            verify(request.headers.get(SIGNATURE_HEADER), body, payload, self.app_id,
+                   self.oa_secret)
         except BadSignature as exc:
             log.warning("Zalo webhook rejected: %s", exc)
             return web.json_response({"error": "bad signature"}, status=401)
+        age = age_seconds(str(payload["timestamp"]), time.time())
+        if age is None or abs(age) > self.max_age:
+            log.warning("Zalo event refused: its timestamp is not within %g minutes of now",
+                        self.max_age / 60)
+            return web.json_response({"error": "stale event"}, status=400)
         event = parse(payload)
         if event.kind == "ignore" or event.sender_id is None:
-            log.debug("Zalo event %s ignored", event.name)
+            log.debug("Zalo event ignored")
         elif self._other_oa(event):
             log.warning("Zalo event for another OA ignored")
         else:
-            ref = user_ref(self.key, CHANNEL, event.sender_id)
-            self.lanes.submit(ref, lambda: self.handle(event))
+            key = self.event_key(event)
+            if key is not None:
+                await self.intake.accept([Item(key, event, _text(body, payload))])
         return web.json_response({"error": 0})
 
     def _other_oa(self, event: ZaloEvent) -> bool:
         oa_id = self.settings.zalo_oa_id
         return bool(oa_id and event.recipient_id and event.recipient_id != oa_id)
 
-    # --- one event -----------------------------------------------------------------------
+    def event_key(self, event: ZaloEvent) -> str | None:
+        """The inbox key: Zalo's msg_id; a follow (which has none) by user and timestamp."""
+        assert event.sender_id is not None
+        if event.kind == "follow":
+            return f"follow:{user_ref(self.key, CHANNEL, event.sender_id)}:{event.timestamp}"
+        return event.event_id
 
-    async def handle(self, event: ZaloEvent) -> None:
-        """Dispatch one event and send the replies; run in the user's lane (see ``webhook``)."""
+    # --- the intake's adapter ------------------------------------------------------------
+
+    def target(self, event: ZaloEvent) -> str:
+        return event.sender_id or ""
+
+    def read(self, payload: str) -> ZaloEvent | None:
+        try:
+            data = json.loads(payload)
+        except (ValueError, RecursionError):
+            return None
+        event = parse(data) if isinstance(data, dict) else None
+        return event if event is not None and event.sender_id is not None else None
+
+    async def handle(self, event: ZaloEvent, recovered: bool = False) -> Outcome:
+        """The dialog for one event (the intake runs it in the user's lane)."""
         assert event.sender_id is not None
         ref = user_ref(self.key, CHANNEL, event.sender_id)
-        try:
-            replies = await self.dialog.dispatch(self.to_incoming(event, ref))
-            if replies:
-                await self.deliver(event.sender_id, ref, replies)
-        except Exception:
-            log.exception("Zalo event %s for %s failed", event.name, ref)
+        handled = await self.dialog.handle(self.to_incoming(event, ref))
+        return Outcome(event.sender_id, handled.replies, handled.save)
+
+    async def notice(self, event: ZaloEvent) -> Outcome:
+        assert event.sender_id is not None
+        lang = await self._lang(user_ref(self.key, CHANNEL, event.sender_id))
+        text = self.services.renderer.t(lang, "flood.notice")
+        return Outcome(event.sender_id, [Reply(text, kind="info")])
+
+    def units(self, outcome: Outcome) -> int:
+        return len(outcome.replies)
+
+    async def send(self, outcome: Outcome, skip: int, progress: Progress) -> None:
+        user_id = str(outcome.to)
+        await self.deliver(user_id, user_ref(self.key, CHANNEL, user_id), outcome.replies, skip,
+                           progress)
 
     def to_incoming(self, event: ZaloEvent, ref: str) -> Incoming:
         text: str | None = event.text or ""
         action: Pressed | None = None
-        event_id = event.event_id
         if event.kind == "follow":
             text = "/start"  # the welcome is the /start reply
-            event_id = f"follow:{ref}:{event.timestamp}"  # a retry has the same timestamp
         elif event.kind == "text":
             packed = action_of(text or "")
             number = choice_number(text or "")
@@ -182,25 +237,32 @@ class ZaloChannel:
             if packed is not None:
                 text = None
         return Incoming(CHANNEL, ref, text=text, action=action,
-                        is_admin=event.sender_id in self.admins, event_id=event_id,
+                        is_admin=event.sender_id in self.admins,
                         attachment=event.kind == "attachment")
 
     # --- replies -------------------------------------------------------------------------
 
-    async def deliver(self, user_id: str, ref: str, replies: list[Reply]) -> None:
-        """Send the replies in order; remember the numbered choices if templates were refused."""
-        lang = await self._lang(ref)
+    async def deliver(self, user_id: str, ref: str, replies: list[Reply], skip: int = 0,
+                      progress: Progress | None = None) -> None:
+        """Send the replies in order (from reply ``skip`` on); remember the numbered choices if
+        templates were refused; ``progress`` after each reply, sent or given up."""
         shown: list[str] = []
         text_mode = False
         try:
-            for reply in replies:
-                text_mode = await self._send_reply(user_id, reply, shown, text_mode, lang)
+            for index, reply in enumerate(replies):
+                if index < skip:
+                    continue
+                text_mode = await self._send_reply(user_id, ref, reply, shown, text_mode)
+                if progress is not None:
+                    progress(index + 1, index + 1 == len(replies))
         except ZaloError as exc:
             log.warning("Zalo reply to %s not delivered: %s", ref, exc)
+            if progress is not None:
+                progress(len(replies), True)  # given up
         self.choices.remember(ref, shown)
 
-    async def _send_reply(self, user_id: str, reply: Reply, shown: list[str], text_mode: bool,
-                          lang: str) -> bool:
+    async def _send_reply(self, user_id: str, ref: str, reply: Reply, shown: list[str],
+                          text_mode: bool) -> bool:
         if reply.image is not None:
             log.info("image replies are not sent on Zalo; text only")
         messages = plan(reply)
@@ -217,14 +279,14 @@ class ZaloChannel:
                         raise
                     log.warning("Zalo refused a button template (%s); numbered text instead", exc)
                     text_mode = True
-            await self._send_numbered(user_id, out, messages[index:], shown, lang)
+            await self._send_numbered(user_id, ref, out, messages[index:], shown)
             break
         return text_mode
 
-    async def _send_numbered(self, user_id: str, out: Outgoing, rest: list[Outgoing],
-                             shown: list[str], lang: str) -> None:
+    async def _send_numbered(self, user_id: str, ref: str, out: Outgoing, rest: list[Outgoing],
+                             shown: list[str]) -> None:
         buttons = [button for message in rest for button in message.buttons]
-        hint = self.services.renderer.t(lang, "choices.hint")
+        hint = self.services.renderer.t(await self._lang(ref), "choices.hint")
         chunks, actions = numbered(out.text, buttons, len(shown), hint)
         shown.extend(actions)
         for chunk in chunks:
@@ -234,6 +296,13 @@ class ZaloChannel:
         store = self.services.store
         user = await store.call(store.user, ref)
         return str(user.get("locale") or self.settings.default_locale)
+
+
+def _text(body: bytes, payload: Any) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return json.dumps(payload, ensure_ascii=False)
 
 
 def zalo_plugin(settings: Settings, services: Services, dialog: Dialog) -> ZaloChannel:

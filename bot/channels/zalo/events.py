@@ -4,15 +4,19 @@ Zalo signs every webhook request (OA Open API v3, "Webhook" → "Xác thực"): 
 ``X-ZEvent-Signature`` is ``mac=`` followed by the hex SHA-256 of
 ``app_id + raw request body + timestamp + OA secret key``, where ``timestamp`` is the event's own
 ``timestamp`` field.  We accept the value with or without the ``mac=`` prefix.
+
+Nothing here raises on what a sender can put in a body: ids are taken only when they are plain
+strings or numbers, text is made safe to store, anything else makes the event ``ignore``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from bot.privacy import scrub
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 
@@ -34,7 +38,7 @@ class BadSignature(Exception):
 class ZaloEvent:
     kind: EventKind
     name: str
-    sender_id: str | None = None  # the raw Zalo user id: kept in memory only, to reply
+    sender_id: str | None = None  # the raw Zalo user id: to reply (stored only in the inbox)
     event_id: str | None = None  # Zalo's msg_id (follow events have none)
     text: str | None = None
     recipient_id: str | None = None  # the OA id the event was sent to
@@ -46,51 +50,69 @@ def expected_mac(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -
     return hashlib.sha256(data).hexdigest()
 
 
-def verify(header: str | None, body: bytes, app_id: str, oa_secret_key: str) -> dict[str, Any]:
-    """The parsed event if the signature is right; ``BadSignature`` otherwise."""
+def verify(header: str | None, body: bytes, payload: Any, app_id: str,
+           oa_secret_key: str) -> None:
+    """Nothing if the signature over ``body`` is right; ``BadSignature`` otherwise.
+
+    ``payload`` is the body already parsed (``bot.channels.http.read_json``): the signature
+    covers the event's own ``timestamp``."""
     if not header or not header.strip():
         raise BadSignature("missing signature")
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadSignature("body is not JSON, cannot be verified") from None
-    if not isinstance(payload, dict) or payload.get("timestamp") in (None, ""):
+    if not isinstance(payload, dict) or not isinstance(payload.get("timestamp"), str | int) \
+            or isinstance(payload.get("timestamp"), bool) or payload.get("timestamp") == "":
         raise BadSignature("no event timestamp to verify")
     given = header.strip()
     if given[:4].lower() == "mac=":
         given = given[4:].strip()
     wanted = expected_mac(app_id, body, str(payload["timestamp"]), oa_secret_key)
-    if not hmac.compare_digest(wanted.encode(), given.lower().encode()):
+    if not hmac.compare_digest(wanted.encode(), given.lower().encode("ascii", "replace")):
         raise BadSignature("signature mismatch")
-    return payload
+
+
+def age_seconds(timestamp: str, now: float) -> float | None:
+    """How old an event is by its own ``timestamp`` (milliseconds since 1970, as Zalo sends
+    it); None when that is not a time."""
+    text = timestamp.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 16:
+        return None
+    return now - int(text) / 1000
+
+
+def _scalar(value: Any, limit: int = 128) -> str | None:
+    """An id as text: a non-empty string or an integer, nothing nested, nothing huge."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = scrub(str(value)) if isinstance(value, str) else str(value)
+    return text if text and len(text) <= limit else None
 
 
 def _id(value: Any) -> str | None:
-    if isinstance(value, dict) and value.get("id") not in (None, ""):
-        return str(value["id"])
-    return None
+    return _scalar(value.get("id")) if isinstance(value, dict) else None
 
 
 def parse(payload: dict[str, Any]) -> ZaloEvent:
-    """Map a verified event to what the channel needs; unknown events are ``ignore``."""
-    name = str(payload.get("event_name") or "")
+    """Map a verified event to what the channel needs; unknown or malformed events are
+    ``ignore``.  Never raises."""
+    name = _scalar(payload.get("event_name")) or ""
     raw = payload.get("message")
     message: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    msg_id = str(message["msg_id"]) if message.get("msg_id") else None
+    msg_id = _scalar(message.get("msg_id"))
+    timestamp = _scalar(payload.get("timestamp")) or ""
     if name == "follow":
         follower = _id(payload.get("follower"))
         if follower is None:
             return ZaloEvent("ignore", name)
-        return ZaloEvent("follow", name, follower, recipient_id=str(payload.get("oa_id") or "")
-                         or None, timestamp=str(payload["timestamp"]))
+        return ZaloEvent("follow", name, follower, recipient_id=_scalar(payload.get("oa_id")),
+                         timestamp=timestamp)
     sender = _id(payload.get("sender"))
     if sender is None or not name.startswith("user_send_"):
         return ZaloEvent("ignore", name)
     recipient = _id(payload.get("recipient"))
     if name == "user_send_text":
         text = message.get("text")
-        return ZaloEvent("text", name, sender, msg_id, text if isinstance(text, str) else "",
-                         recipient)
+        return ZaloEvent("text", name, sender, msg_id, scrub(text) if isinstance(text, str)
+                         else "", recipient, timestamp)
     if name in ATTACHMENT_EVENTS:
-        return ZaloEvent("attachment", name, sender, msg_id, recipient_id=recipient)
+        return ZaloEvent("attachment", name, sender, msg_id, recipient_id=recipient,
+                         timestamp=timestamp)
     return ZaloEvent("ignore", name)
