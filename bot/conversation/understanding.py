@@ -41,6 +41,7 @@ SHORT_FOLLOW_UP_WORDS = 12
 LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
 LETTER_CONFIDENCE = 0.6  # … with this confidence; the sentences that ask come first, and
 ASKED_COVERED, ASKED_CONFIDENCE = 0.6, 0.5  # name an entry with a little less
+OFF_TOPIC_BELOW = 0.25  # a message nothing in the knowledge base comes this close to
 FOCUS_EXPLAINS = 0.5  # share of a follow-up's own words found in the entry in focus
 
 
@@ -124,7 +125,7 @@ Step = Callable[[Reading], Understanding | None]
 
 
 def smalltalk(r: Reading) -> Understanding | None:
-    small = cues.smalltalk_only(r.engine.normalise(r.text).folded)  # 'hieu r' = 'hiểu rồi'
+    small = cues.smalltalk_only(r.engine.normalise.plain(r.text))  # 'hieu r' = 'hiểu rồi'
     return r.said(small) if small else None
 
 
@@ -265,7 +266,9 @@ def empty(r: Reading) -> Understanding | None:
 
 
 def unknown_topic(r: Reading) -> Understanding | None:
-    domain = cues.has_any(r.folded, DOMAIN_FOLDED) or r.engine.knows_any(list(r.content))
+    best = r.result.best
+    domain = cues.has_any(r.folded, DOMAIN_FOLDED) or r.engine.knows_any(list(r.content)) or (
+        best is not None and best.confidence >= OFF_TOPIC_BELOW)
     return None if domain else r.said("offtopic", sections=())
 
 
@@ -294,7 +297,10 @@ def _named(engine: Engine, sentences: list[str], covered: float,
     named: dict[str, float] = {}
     for sentence in sentences:
         top = engine.ask(sentence).best
-        if top is not None and top.covered >= covered and top.confidence >= confidence:
+        if top is None or top.covered < covered or top.confidence < confidence:
+            continue
+        own = set(topic_words(engine, engine.normalise.plain(sentence)))
+        if own & engine.name_words(top.entry_id):  # named by a word of its own, not 'giấy tờ'
             named[top.entry_id] = max(top.confidence, named.get(top.entry_id, 0.0))
     return named
 
