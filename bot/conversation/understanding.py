@@ -41,6 +41,7 @@ SHORT_FOLLOW_UP_WORDS = 12
 LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
 LETTER_CONFIDENCE = 0.6  # … with this confidence; the sentences that ask come first, and
 ASKED_COVERED, ASKED_CONFIDENCE = 0.6, 0.5  # name an entry with a little less
+ASKED_WORD_BONUS = 0.3  # a backstory entry whose name holds a word of the question
 OFF_TOPIC_BELOW = 0.25  # a message nothing in the knowledge base comes this close to
 FOCUS_EXPLAINS = 0.5  # share of a follow-up's own words found in the entry in focus
 
@@ -283,25 +284,30 @@ def letter_topic(engine: Engine, text: str, question: str) -> str | None:
     """The entry a long letter is about: the one a sentence names most surely (covering most of
     its name), preferring the sentences that ask; None when no sentence names one."""
     asked = cues.sentences(question)
-    named = _named(engine, asked, ASKED_COVERED, ASKED_CONFIDENCE) or _named(
-        engine, [s for s in cues.sentences(text) if s not in asked], LETTER_COVERED,
-        LETTER_CONFIDENCE)
+    named = _named(engine, asked, ASKED_COVERED, ASKED_CONFIDENCE)
+    if not named:  # the question only asks ('sửa ở đâu?'): the backstory names the thing …
+        named = _named(engine, [s for s in cues.sentences(text) if s not in asked],
+                       LETTER_COVERED, LETTER_CONFIDENCE, depth=3)
+        verbs = set(topic_words(engine, engine.normalise.plain(question)))
+        for entry_id in named:  # … and the question's own words say which of them
+            named[entry_id] += ASKED_WORD_BONUS * bool(verbs & engine.name_words(entry_id))
     if not named:
         return None
-    return _joining(engine, set(named)) or max(named, key=lambda k: named[k])
+    joiner = _joining(engine, set(named))
+    return joiner if joiner not in named and joiner else max(named, key=lambda k: named[k])
 
 
-def _named(engine: Engine, sentences: list[str], covered: float,
-           confidence: float) -> dict[str, float]:
-    """The entries these sentences name, each with its best confidence."""
+def _named(engine: Engine, sentences: list[str], covered: float, confidence: float,
+           depth: int = 1) -> dict[str, float]:
+    """The entries these sentences name (the best ``depth`` of each), with their confidence."""
     named: dict[str, float] = {}
     for sentence in sentences:
-        top = engine.ask(sentence).best
-        if top is None or top.covered < covered or top.confidence < confidence:
-            continue
         own = set(topic_words(engine, engine.normalise.plain(sentence)))
-        if own & engine.name_words(top.entry_id):  # named by a word of its own, not 'giấy tờ'
-            named[top.entry_id] = max(top.confidence, named.get(top.entry_id, 0.0))
+        for top in engine.ask(sentence).candidates[:depth]:
+            if top.covered < covered or top.confidence < confidence:
+                continue
+            if own & engine.name_words(top.entry_id):  # by a word of its own, not 'giấy tờ'
+                named[top.entry_id] = max(top.confidence, named.get(top.entry_id, 0.0))
     return named
 
 
