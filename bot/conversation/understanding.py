@@ -236,8 +236,9 @@ def dominant(r: Reading) -> Understanding | None:
         return None
     best, runner = candidates[0], candidates[1] if len(candidates) > 1 else None
     clear = runner is None or runner.confidence <= best.confidence - DOMINANT_GAP
-    named = len(set(r.content) & r.engine.name_words(best.entry_id)) >= DOMINANT_NAMED and (
-        r.engine.explains(best.entry_id, list(r.content)) >= FOCUS_EXPLAINS)
+    own = set(r.content)
+    in_name = own & r.engine.name_words(best.entry_id)  # the question's words in its names
+    named = len(in_name) >= DOMINANT_NAMED and len(in_name) >= FOCUS_EXPLAINS * len(own)
     if (best.covered >= DOMINANT_COVERED and best.confidence >= DOMINANT_CONFIDENCE and clear
             and named and cues.has_any(r.folded, cues.QUESTION_WORDS)):
         return r.said("question", best.entry_id, r.offices)
