@@ -26,6 +26,7 @@ from bot.config import LOCALES_DIR, Settings
 from bot.conversation.dialog import Dialog, Services
 from bot.conversation.i18n import I18n
 from bot.conversation.render import Renderer
+from bot.handoff.desk import Desk
 from bot.knowledge.holder import KnowledgeHolder, ReloadOutcome
 from bot.retrieval.engine import Engine
 from bot.store.inbox import inbox_job
@@ -44,7 +45,9 @@ def build_services(settings: Settings) -> Services:
     knowledge = KnowledgeHolder(settings.knowledge_dir, Engine)
     store = Store(settings.db_path)
     renderer = Renderer(I18n(LOCALES_DIR))
-    return Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer)
+    desk = Desk(settings, store, renderer, knowledge)  # hand-over tickets to staff
+    return Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer,
+                    desk=desk)
 
 
 def build_dialog(services: Services) -> Dialog:
@@ -89,6 +92,8 @@ class Runtime:
         self.services = services
         self.channels = list(channels)
         self.jobs = list(default_jobs() if jobs is None else jobs)
+        if services.desk is not None:  # the channels that reach citizens, the staff group
+            services.desk.attach(self.channels)
 
     async def _notify(self, outcome: ReloadOutcome) -> None:
         if outcome.ok:
@@ -108,6 +113,8 @@ class Runtime:
         interval = self.services.settings.kb_reload_seconds
         tasks = [asyncio.create_task(knowledge.watch(interval))]
         tasks += [asyncio.create_task(job(self.services)) for job in self.jobs]
+        if self.services.desk is not None:  # relays staff answers, posts tickets to staff
+            tasks.append(asyncio.create_task(self.services.desk.run()))
         try:
             yield
         finally:

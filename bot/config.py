@@ -5,6 +5,7 @@ This is the only module that reads the environment.  Everything else receives a 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.handoff.hours import DEFAULT_HOURS, OfficeHours
 from bot.privacy import private_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,8 +117,34 @@ class Settings(BaseModel):
     web_trust_proxy: bool = Field(
         False, description="Take the client address and scheme from X-Forwarded-For/-Proto"
     )
+    # -- hand-over to staff (bot/handoff) ---------------------------------------------------
+    telegram_staff_chat_id: int | None = Field(
+        None, description="Telegram group where staff receive hand-over tickets and answer them"
+    )
+    telegram_staff_ids: tuple[int, ...] = Field(
+        (), description="Telegram user ids allowed to take, answer and close tickets"
+    )
+    office_hours: str = Field(
+        DEFAULT_HOURS, description="When staff answer (Vietnam time), e.g. Mon-Fri "
+        "07:30-11:30,13:30-17:00; Sat 07:30-11:30"
+    )
+    office_holidays: tuple[dt.date, ...] = Field(
+        (), description="Dates the office is closed (comma-separated YYYY-MM-DD)"
+    )
+    handoff_turns: int = Field(
+        5, ge=0, le=20, description="Recent turns of the conversation sent to staff with a ticket"
+    )
+    handoff_close_days: int = Field(
+        14, ge=1, le=365, description="Days after which a ticket still open is closed and the "
+        "citizen's contact deleted"
+    )
+    zalo_reply_window_hours: float = Field(
+        168, gt=0, le=24 * 30, description="Hours after a citizen's last Zalo message within "
+        "which the OA may still send them a consultation message"
+    )
 
-    @field_validator("telegram_admin_ids", "zalo_admin_ids", "web_allowed_origins", mode="before")
+    @field_validator("telegram_admin_ids", "zalo_admin_ids", "web_allowed_origins",
+                     "telegram_staff_ids", "office_holidays", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -134,6 +162,17 @@ class Settings(BaseModel):
             default_port = ":443" if text.startswith("https:") else ":80"
             cleaned.append(text.removesuffix(default_port))  # as browsers write an origin
         return tuple(cleaned)
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        OfficeHours.parse(value)  # ValueError says what is wrong
+        return value
+
+    @property
+    def hours(self) -> OfficeHours:
+        """OFFICE_HOURS and OFFICE_HOLIDAYS, parsed."""
+        return OfficeHours.parse(self.office_hours, self.office_holidays)
 
     @property
     def db_path(self) -> Path:

@@ -14,10 +14,12 @@ from handlers import (
     offices,
     procedure,
     smalltalk,
+    staff,
     start,
 )
 
 ROUTES = (
+    staff.ROUTE,  # the staff group first: nothing from it reaches the citizens' handlers
     start.ROUTE,
     language.ROUTE,
     admin.ROUTE,

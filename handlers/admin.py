@@ -1,13 +1,14 @@
-"""Officials' and staff commands: /reload, /gaps, /report. Only for configured admin ids."""
+"""Officials' and staff commands: /reload, /gaps, /report, /comments. Only for configured admin
+ids."""
 
 from __future__ import annotations
 
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Reply
-from bot.reports.chat import report_command
+from bot.reports.chat import comments_command, report_command
 from bot.reports.gaps import gaps_reply
 
-ADMIN_COMMANDS = frozenset({"reload", "gaps", "report"})
+ADMIN_COMMANDS = frozenset({"reload", "gaps", "report", "comments"})
 
 
 def matches(turn: Turn) -> bool:
@@ -22,6 +23,8 @@ async def handle(turn: Turn) -> list[Reply]:
         return await report_command(turn)
     if command == "gaps":
         return await gaps_reply(turn)
+    if command == "comments":
+        return await comments_command(turn)
     return await reload(turn)
 
 

@@ -5,9 +5,11 @@ The thank-you is sent only after the rating is committed to the store.
 
 from __future__ import annotations
 
-from bot.conversation.actions import Rate, Reason, Stale
+from typing import Any
+
+from bot.conversation.actions import AskPerson, Rate, Reason, Stale
 from bot.conversation.dialog import Route, Turn
-from bot.conversation.replies import Button, Reply
+from bot.conversation.replies import Button, Presents, Reply
 from bot.knowledge.schema import Procedure, SurveyFile
 from bot.retrieval.text import clean
 from handlers.views import in_language, rating_buttons
@@ -15,6 +17,8 @@ from handlers.views import in_language, rating_buttons
 GENERAL_FIELD = "Câu hỏi chung"
 SERVICE_FIELD = "Đánh giá chung"
 OFFICE_FIELD = "Trung tâm phục vụ hành chính công"
+STAFF_CHANNEL = "staff"  # the answers row's decision, and the rating's channel, of staff answers
+UNHAPPY_BEFORE_HANDOFF = 2
 
 
 def matches(turn: Turn) -> bool:
@@ -62,20 +66,35 @@ async def _rate(turn: Turn, answer_id: int, value: int) -> list[Reply]:
     if option is None or answer is None or answer["user_ref"] != inc.user:
         return [Reply(turn.t("rating.expired"), kind="info")]
     field = _field(turn, answer["entry_id"], answer["decision"])
+    # A staff member's answer relayed from a hand-over ticket counts as channel "staff".
+    channel = STAFF_CHANNEL if answer["decision"] == STAFF_CHANNEL else inc.channel
     await store.call(
-        lambda: store.save_rating(answer_id, inc.user, inc.channel, option.value, option.satisfied,
+        lambda: store.save_rating(answer_id, inc.user, channel, option.value, option.satisfied,
                                   len(survey.scale), answer["entry_id"], field, answer["office_id"])
     )
     unhappy = turn.state.unhappy + (not option.satisfied)
     await turn.remember(last_rated=answer_id, unhappy=unhappy)
+    person = _person_button(turn, unhappy, answer)
     if option.satisfied or not survey.reasons:
-        return [Reply(turn.t("rating.thanks"), kind="thanks")]
+        return [Reply(turn.t("rating.thanks"), kind="thanks", buttons=person,
+                      presents=Presents(handoff=bool(person), lang=turn.lang))]
     question = in_language(survey, "reason_question", turn.lang)
     buttons = tuple(
         (Button(in_language(r, "label", turn.lang), Reason(answer_id, r.id)),)
         for r in survey.reasons
     )
-    return [Reply(question or turn.t("rating.thanks"), buttons=buttons, kind="rating")]
+    return [Reply(question or turn.t("rating.thanks"), buttons=buttons + person, kind="rating",
+                  presents=Presents(handoff=bool(person), lang=turn.lang))]
+
+
+def _person_button(turn: Turn, unhappy: int, answer: dict[str, Any]
+                   ) -> tuple[tuple[Button, ...], ...]:
+    """Two "not satisfied" in one conversation: offer a person ("Gặp cán bộ")."""
+    desk = turn.services.desk
+    if unhappy < UNHAPPY_BEFORE_HANDOFF or desk is None or not desk.staffed:
+        return ()
+    question_id = int(answer.get("question_id") or 0)
+    return ((Button(turn.t("button.person"), AskPerson(question_id)),),)
 
 
 async def _reason(turn: Turn, answer_id: int, reason: str) -> list[Reply]:

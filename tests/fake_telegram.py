@@ -10,7 +10,9 @@ It stands in for api.telegram.org (or a self-hosted server / emulator) in tests 
 - can be told to answer 429 with retry_after, to fail with any error, to drop the connection
   (a network error), to delay a method, or to reject a method outright (unsupported);
 - delivers updates to the registered webhook with the registered secret, like Telegram;
-- records every call (``calls``) with its parsed parameters.
+- records every call (``calls``) with its parsed parameters and its result (a sent message's id);
+- updates from a group (a staff group, replies to the bot's messages) are plain updates: tests
+  build them (``tests/test_handoff.py``) and deliver them like any other.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Call:
     files: dict[str, bytes]
     at: float
     status: int = 200
+    result: Any = None  # what the server answered (sendMessage: the message, with message_id)
 
 
 @dataclass
@@ -288,6 +291,7 @@ class FakeTelegram:
         except BadRequest as exc:
             call.status = exc.status
             return self._error(exc.status, exc.description)
+        call.result = result
         return web.json_response({"ok": True, "result": result})
 
     def _take_fault(self, call: Call) -> Fault | None:

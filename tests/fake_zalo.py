@@ -2,7 +2,8 @@
 
 It plays three parts of Zalo:
 - the OA Open API v3 consultation endpoint ``POST /v3.0/oa/message/cs`` (checks the
-  ``access_token`` header and the message shape and limits, records what the bot sends);
+  ``access_token`` header and the message shape and limits, records what the bot sends; refuses,
+  as Zalo does with -230, a message to a user past the consultation window: ``closed_windows``);
 - the OAuth v4 token endpoint ``POST /v4/oa/access_token`` (``grant_type=refresh_token``,
   single-use refresh tokens, new pair with ``expires_in`` 90000);
 - the webhook sender: events built from ``tests/data/zalo/*.json`` and signed with
@@ -84,6 +85,8 @@ class FakeZalo:
         self.refuse_templates: int | None = None  # an error code for every button template
         self.fail_next_with_500 = 0
         self.gate: asyncio.Event | None = None  # when set, sends wait until it is released
+        # Users past the consultation window: Zalo refuses messages to them with -230.
+        self.closed_windows: set[str] = set()
         self._counter = itertools.count(1)
         self._changed = asyncio.Condition()
         app = web.Application()
@@ -136,6 +139,8 @@ class FakeZalo:
         error = self._check_token(token) or self._check_message(body)
         if error is None and self.refuse_templates and "attachment" in body.get("message", {}):
             error = (self.refuse_templates, "message type is invalid or not support")
+        if error is None and body["recipient"]["user_id"] in self.closed_windows:
+            error = (-230, "User has not interacted with the OA in the past 7 days")
         if error is not None:
             self.errors.append({"error": error[0], "message": error[1], "body": body})
             await self._notify()

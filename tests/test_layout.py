@@ -29,6 +29,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "bot.store": ("bot.conversation", "bot.channels", "bot.retrieval", "bot.reports", "handlers"),
     "bot.conversation": ("bot.channels", "handlers", "aiogram"),
+    "bot.handoff": ("bot.channels", "handlers", "aiogram", "aiohttp"),
 }
 # imported module → the only importers allowed (tests/ and benchmarks/ are not checked)
 ONLY_FROM: dict[str, tuple[str, ...]] = {

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from bot.conversation.dialog import Dialog
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Incoming, Reply
+from bot.handoff.relay import Delivery
 
 ReadLine = Callable[[str], Awaitable[str | None]]
 Write = Callable[[str], None]
@@ -34,6 +35,8 @@ def render(reply: Reply, numbered: list[Button]) -> str:
 
 
 class ConsoleChat:
+    name = "console"
+
     def __init__(self, dialog: Dialog, read: ReadLine = read_stdin, write: Write = print,
                  user: str = "local") -> None:
         self.dialog = dialog
@@ -59,8 +62,19 @@ class ConsoleChat:
             self.write("")
         return replies
 
+    async def reach(self, address: str, replies: list[Reply]) -> Delivery:
+        """A staff answer (from the dashboard) printed in this terminal (``bot.handoff``)."""
+        if address != self.user:
+            return "failed"
+        for reply in replies:
+            self.write(render(reply, self.buttons))
+            self.write("")
+        return "sent"
+
     async def run(self) -> None:
         services = self.dialog.services
+        if services.desk is not None:  # staff answers to this chat's tickets are printed here
+            services.desk.register(self)
         kb = services.knowledge.kb
         banner = services.renderer.t(services.settings.default_locale, "console.banner",
                                      count=len(kb.entries), version=kb.version)

@@ -17,6 +17,8 @@ prefix         value                                  meaning
 ``n``          ``NoneOfThese(question_id)``            none of the offered entries was meant
 ``am``         ``Meaning(question_id, choice)``        which meaning of an ambiguous short form
 ``h``          ``AskPerson(question_id)``              hand over to a person
+``tt``         ``TakeTicket(ticket_id)``               staff: take a hand-over ticket
+``tc``         ``CloseTicket(ticket_id)``              staff: close a hand-over ticket
 =============  =====================================  ============================================
 
 A string that does not parse becomes ``Stale(kind)``: handled as an expired button, never as an
@@ -204,14 +206,47 @@ class AskPerson:
         return cls(question_id) if question_id is not None else None
 
 
+@dataclass(frozen=True)
+class TakeTicket:
+    """A staff member takes a hand-over ticket (a button under the ticket in the staff group)."""
+
+    prefix: ClassVar[str] = "tt"
+    ticket_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (str(self.ticket_id),)
+
+    @classmethod
+    def from_fields(cls, parts: list[str]) -> TakeTicket | None:
+        ticket_id = _int(parts[0]) if len(parts) == 1 else None
+        return cls(ticket_id) if ticket_id is not None else None
+
+
+@dataclass(frozen=True)
+class CloseTicket:
+    """A staff member closes a hand-over ticket."""
+
+    prefix: ClassVar[str] = "tc"
+    ticket_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (str(self.ticket_id),)
+
+    @classmethod
+    def from_fields(cls, parts: list[str]) -> CloseTicket | None:
+        ticket_id = _int(parts[0]) if len(parts) == 1 else None
+        return cls(ticket_id) if ticket_id is not None else None
+
+
 Action = (
     ShowEntry | Browse | ShowOffice | Rate | Reason | SetLanguage | NoneOfThese | Meaning
-    | AskPerson
+    | AskPerson | TakeTicket | CloseTicket
 )
 _KINDS: dict[str, type[Action]] = {
     kind.prefix: kind
     for kind in (
-        ShowEntry, Browse, ShowOffice, Rate, Reason, SetLanguage, NoneOfThese, Meaning, AskPerson
+        ShowEntry, Browse, ShowOffice, Rate, Reason, SetLanguage, NoneOfThese, Meaning, AskPerson,
+        TakeTicket, CloseTicket,
     )
 }
 

@@ -18,6 +18,7 @@ from bot.conversation.render import Renderer
 from bot.conversation.replies import Incoming, Reply
 from bot.conversation.state import ChatState
 from bot.conversation.understanding import Understanding, understand
+from bot.handoff.desk import Desk
 from bot.knowledge.holder import KnowledgeHolder
 from bot.retrieval.engine import Engine
 from bot.store.store import Store
@@ -33,6 +34,7 @@ class Services:
     knowledge: KnowledgeHolder[Engine]
     store: Store
     renderer: Renderer
+    desk: Desk | None = None  # hand-over to staff (bot/handoff); None: no tickets
 
 
 @dataclass

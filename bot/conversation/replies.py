@@ -45,6 +45,7 @@ class Presents:
     clarify: tuple[str, ...] = ()  # entries offered to choose from
     decline: bool = False  # an honest "I don't know" with where to ask
     handoff: bool = False  # offers or starts a hand-over to a person
+    ticket: str | None = None  # the hand-over ticket's code, when one was opened (or relayed)
     act: Act | None = None  # a conversational reply of this kind
     lang: str = "vi"  # the language of the content
 

@@ -12,8 +12,16 @@ from markupsafe import Markup
 from bot.conversation.i18n import DEFAULT
 from bot.conversation.render import TEMPLATES
 from bot.reports.chart_svg import days_chart, field_chart, trend_chart
+from bot.reports.comments import local_day
 from bot.reports.indicator import BREAKDOWNS, MIN_RATINGS, Summary
-from bot.reports.labels import DECISION_LABELS, fmt_pct, interval_text, period_text, word
+from bot.reports.labels import (
+    DECISION_LABELS,
+    duration,
+    fmt_pct,
+    interval_text,
+    period_text,
+    word,
+)
 
 TEMPLATE = "report.html.j2"
 
@@ -40,6 +48,8 @@ def to_html(summary: Summary, lang: str = DEFAULT, generated: dt.datetime | None
         has_fields=bool(summary.groups.get("field")),
         breakdowns=[(k, summary.groups[k]) for k in BREAKDOWNS if summary.groups.get(k)],
         reasons=summary.reasons,
+        comments=summary.comments, low=summary.low, day=lambda ts: local_day(ts, lang),
+        handoff=summary.handoff, duration=lambda v: duration(v, lang),
         usage=usage,
         shares=[(DECISION_LABELS[d], fmt_pct(usage.share(d), lang))
                 for d in ("answer", "clarify", "decline", "other")],

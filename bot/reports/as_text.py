@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from bot.conversation.i18n import DEFAULT
+from bot.reports.comments import comment_lines, low_lines
 from bot.reports.indicator import BREAKDOWNS, Group, Summary
-from bot.reports.labels import DECISION_LABELS, fmt_pct, interval_text, labels, period_text
+from bot.reports.labels import (
+    DECISION_LABELS,
+    fmt_pct,
+    handoff_lines,
+    interval_text,
+    labels,
+    period_text,
+)
 
 LABEL_WIDTH = 38
 
@@ -59,6 +67,11 @@ def full_text(summary: Summary, lang: str = DEFAULT) -> str:
             lines += ["", words[kind], header, *(group_line(g, lang) for g in groups)]
     lines += ["", words["reasons"]]
     lines += [f"  - {reason}: {n}" for reason, n in summary.reasons] or [f"  {words['none']}"]
+    lines += ["", words["comments"], *(comment_lines(summary.comments, lang)
+                                       or [f"  {words['none']}"])]
+    lines += ["", words["low_reasons"], *(low_lines(summary.low, lang)
+                                          or [f"  {words['none']}"])]
+    lines += ["", words["handoff"], *handoff_lines(summary, lang), f"  {words['handoff_note']}"]
     lines += ["", words["usage"], shares_line(summary, lang), "", words["per_day"]]
     lines += [f"  {day.isoformat()}  {n:>5}" for day, n in summary.usage.per_day]
     lines += ["", *_ranked(words["top_entries"], summary.usage.top_entries, words)]
@@ -86,6 +99,8 @@ def chat_text(summary: Summary, lang: str = DEFAULT, top: int = 3) -> str:
             lines += ["", words[kind]]
             lines += [f"• {_short(g, lang)}" for g in groups]
     lines += ["", shares_line(summary, lang)]
+    if summary.handoff.opened:
+        lines += ["", words["handoff"], *handoff_lines(summary, lang)]
     for title, items in ((words["top_entries"], summary.usage.top_entries[:top]),
                          (words["top_unanswered"], summary.usage.top_unanswered[:top])):
         if items:

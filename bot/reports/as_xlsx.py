@@ -21,6 +21,7 @@ def to_xlsx(summary: Summary, lang: str = DEFAULT) -> bytes:
                "date": book.add_format({"num_format": "yyyy-mm-dd"})}
     _indicator_sheet(book, summary, lang, formats)
     _usage_sheet(book, summary, lang, formats)
+    _handoff_sheet(book, summary, lang, formats)
     book.close()
     return out.getvalue()
 
@@ -68,3 +69,34 @@ def _usage_sheet(book: Any, summary: Summary, lang: str, fmt: dict[str, Any]) ->
         sheet.set_column(column, column, 48)
         column += 3
     sheet.set_column(0, 0, 22)
+
+
+def _handoff_sheet(book: Any, summary: Summary, lang: str, fmt: dict[str, Any]) -> None:
+    """Tickets to staff, and what citizens wrote (comments, reasons of low ratings)."""
+    words, h = labels(lang), summary.handoff
+    sheet = book.add_worksheet("handoff")
+    sheet.write(0, 0, words["handoff"], fmt["bold"])
+    rows: list[tuple[str, float | int | None, bool]] = [
+        (words["handoff_opened"], h.opened, False),
+        (words["handoff_answered"], h.answered, False),
+        (words["handoff_waiting"], h.waiting, False),
+        (words["handoff_median"] + " (h)", None if h.median_seconds is None
+         else round(h.median_seconds / 3600, 2), False),
+        (words["handoff_median_office"] + " (h)", None if h.median_working_seconds is None
+         else round(h.median_working_seconds / 3600, 2), False),
+        (words["handoff_within_day"], h.share_within_day, True),
+    ]
+    for i, (label, value, pct) in enumerate(rows, 1):
+        sheet.write(i, 0, label)
+        if value is not None:
+            sheet.write_number(i, 1, value, fmt["pct"] if pct else None)
+    row = len(rows) + 2
+    sheet.write(row, 0, words["comments"], fmt["bold"])
+    for i, comment in enumerate(summary.comments, row + 1):
+        sheet.write_row(i, 0, [comment.ts, comment.text, comment.entry, comment.reason])
+    row += len(summary.comments) + 2
+    sheet.write(row, 0, words["low_reasons"], fmt["bold"])
+    for i, low in enumerate(summary.low, row + 1):
+        sheet.write_row(i, 0, [low.ts, low.reason, low.entry])
+    sheet.set_column(0, 0, 40)
+    sheet.set_column(1, 3, 30)

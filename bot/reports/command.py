@@ -70,7 +70,7 @@ def summary_for(settings: Settings, period: Period, lang: str) -> Summary:
         raise click.ClickException(f"no database at {settings.db_path} (check DATA_DIR)")
     store = Store(settings.db_path)
     try:
-        return summarise(store.db, period, names_for(settings, lang))
+        return summarise(store.db, period, names_for(settings, lang), settings.hours)
     finally:
         store.close()
 

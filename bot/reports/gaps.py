@@ -32,6 +32,7 @@ import click
 import yaml
 from rapidfuzz import fuzz
 
+from bot.conversation.i18n import LANGUAGES
 from bot.conversation.replies import Reply
 from bot.knowledge.loader import KnowledgeBase, surface_key
 from bot.knowledge.schema import Office
@@ -559,17 +560,21 @@ def _shown(path: Path | None, root: Path | None) -> str:
               help="Answers below this confidence count as gaps.")
 @click.option("--examples", default=5, show_default=True, type=int,
               help="Questions shown per entry.")
-def gaps_command(days: int, threshold: float, examples: int) -> None:
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+              help="Language of the hand-over section (default DEFAULT_LOCALE).")
+def gaps_command(days: int, threshold: float, examples: int, lang: str | None) -> None:
     """List questions the bot declined, asked back about or answered unsure, by nearest entry,
     with aliases to paste into that entry's YAML."""
     from bot.config import ConfigError, load_settings
     from bot.knowledge.loader import KnowledgeError, load_knowledge
     from bot.store.store import Store
+    from bot.store.tickets import answered_tickets
 
     try:
         settings = load_settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    lang = lang or settings.default_locale
     if not settings.db_path.exists():
         click.echo(f"no questions logged yet ({settings.db_path} does not exist)")
         return
@@ -584,6 +589,7 @@ def gaps_command(days: int, threshold: float, examples: int) -> None:
     try:
         questions = logged_gaps(store.db, since(days), threshold)
         shown = offices_shown(store.db, since(days))
+        answered = answered_tickets(store, since(days))
     finally:
         store.close()
     analysis = analyse(questions, kb, shown)
@@ -592,6 +598,80 @@ def gaps_command(days: int, threshold: float, examples: int) -> None:
                f"or answered below confidence {threshold}) in {analysis.groups} groups")
     for line in format_analysis(analysis, examples, settings.knowledge_dir):
         click.echo(line)
+    for line in learned_lines(learn(answered, kb, lang), lang):
+        click.echo(line)
+
+
+# -- learning from hand-over tickets ---------------------------------------------------------------
+# A question staff answered is something the knowledge base could say itself.  Each answered ticket
+# is offered to staff (here, in `kb gaps`, and on the dashboard) as a new alias for the entry that
+# was in focus, or else as a draft FAQ entry with the staff answer.  Nothing is ever added to the
+# knowledge base without a person: staff read, correct, source and paste it themselves.
+
+FAQ_ID_WORDS = 6
+
+
+@dataclass(frozen=True)
+class Learned:
+    code: str
+    question: str
+    answer: str
+    entry_id: str | None  # the entry in focus, still in the knowledge base
+    title: str | None
+    alias: str | None  # a new alias for that entry (not taken by any entry)
+    draft: str | None  # a draft FAQ (YAML) when there is no alias to suggest
+
+
+def faq_id(question: str) -> str:
+    slug = "-".join(w for w in words(fold(question)) if w.isascii() and w.isalnum())
+    return "-".join(slug.split("-")[:FAQ_ID_WORDS]) or "cau-hoi-moi"
+
+
+def draft_faq(code: str, question: str, answer: str, lang: str, today: dt.date) -> str:
+    """A draft FAQ entry in the knowledge base's format, to be reviewed before it is added."""
+    alias = suggest_alias(question)
+    body = {"id": faq_id(alias or question), "kind": "faq", "question": question,
+            "aliases": [alias] if alias else [], "answer": answer,
+            "source": [word(lang, "gaps.handoff.source")], "reviewed": today.isoformat()}
+    dumped: str = yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=100)
+    return f"# {word(lang, 'gaps.handoff.draft_head', code=code)}\n{dumped}"
+
+
+def learn(rows: Sequence[dict[str, Any]], kb: KnowledgeBase | None, lang: str,
+          today: dt.date | None = None) -> list[Learned]:
+    """What each answered ticket offers staff (rows of ``bot.store.tickets.answered_tickets``)."""
+    taken = taken_surfaces(kb)
+    today = today or dt.date.today()
+    found = []
+    for row in rows:
+        question, answer = str(row.get("question") or ""), str(row.get("answer") or "")
+        if not question or not answer:
+            continue
+        entry = kb.get(row["entry_id"]) if kb and row.get("entry_id") else None
+        alias = suggest_alias(question) if entry is not None else None
+        if alias is not None and surface_key(alias) in taken:
+            alias = None
+        draft = None if alias else draft_faq(row["code"], question, answer, lang, today)
+        found.append(Learned(row["code"], question, answer, entry.id if entry else None,
+                             entry.title if entry else None, alias, draft))
+    return found
+
+
+def learned_lines(items: Sequence[Learned], lang: str) -> list[str]:
+    if not items:
+        return []
+    lines = ["", word(lang, "gaps.handoff.head", n=len(items))]
+    for item in items:
+        lines.append(f"  {item.code}: {item.question!r}")
+        if item.alias and item.entry_id:
+            lines.append("    " + word(lang, "gaps.handoff.alias", entry=item.entry_id,
+                                         title=item.title or ""))
+            lines.append(f"    {yaml_item(item.alias)}")
+        elif item.draft:
+            lines.append("    " + word(lang, "gaps.handoff.draft"))
+            lines += [f"    {line}" for line in item.draft.splitlines()]
+    lines.append(word(lang, "gaps.handoff.review"))
+    return lines
 
 
 # -- the officials' chat --------------------------------------------------------------------------

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.conversation.i18n import DEFAULT
+from bot.handoff.hours import OfficeHours
 from bot.reports.catalog import word
+from bot.reports.comments import Comment, LowRating, comments, low_ratings
+from bot.reports.handoff import HandoffFigures, handoff_figures
 from bot.retrieval.text import clean, fold, words
 
 Z_95 = 1.96  # two-sided 95% normal quantile, as in the usual published Wilson tables
@@ -30,7 +33,8 @@ GROUP_TYPES = ("overall", *BREAKDOWNS)
 DECISIONS = ("answer", "clarify", "decline")
 GENERAL_FIELD = "Câu hỏi chung"  # ratings stored without a field (older rows) count here
 TOP = 10
-CHANNELS = ("telegram", "zalo", "web", "console")  # named by ``report.channel_name.<id>``
+# named by ``report.channel_name.<id>``; "staff": answers of staff relayed from hand-over tickets
+CHANNELS = ("telegram", "zalo", "web", "console", "staff")
 
 
 def wilson(satisfied: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -126,6 +130,9 @@ class Summary:
     groups: Mapping[str, tuple[Group, ...]]
     reasons: tuple[tuple[str, int], ...]  # (reason label, count) among dissatisfied ratings
     usage: Usage
+    handoff: HandoffFigures = field(default_factory=HandoffFigures)  # tickets to staff
+    comments: tuple[Comment, ...] = ()  # the latest /comment texts (masked)
+    low: tuple[LowRating, ...] = ()  # the latest "not satisfied" ratings with a reason
 
     def all_groups(self) -> list[Group]:
         return [self.overall, *(g for kind in BREAKDOWNS for g in self.groups.get(kind, ()))]
@@ -177,8 +184,10 @@ def _entry_name(entry: Any, lang: str) -> str:
 _LOCAL_DAY = f"date(ts, '+{UTC_OFFSET_HOURS} hours')"
 
 
-def summarise(db: Any, period: Period, names: Names | None = None, top: int = TOP) -> Summary:
-    """Every figure for ``period`` from a sqlite-utils ``Database``."""
+def summarise(db: Any, period: Period, names: Names | None = None,
+              hours: OfficeHours | None = None, top: int = TOP) -> Summary:
+    """Every figure for ``period`` from a sqlite-utils ``Database`` (``hours``: OFFICE_HOURS,
+    for the share of tickets answered within one working day)."""
     names = names or Names()
     bounds = period.utc_bounds()
     cube = list(db.execute(
@@ -189,7 +198,9 @@ def summarise(db: Any, period: Period, names: Names | None = None, top: int = TO
     overall = Group("overall", "all", names.label("overall", "all"), total,
                     sum(row[6] for row in cube))
     return Summary(period, overall, _breakdowns(cube, names), _reasons(db, bounds, names),
-                   usage(db, period, names, top))
+                   usage(db, period, names, top), handoff_figures(db, bounds, hours),
+                   comments(db, bounds, entries=names.entries, reasons=names.reasons),
+                   low_ratings(db, bounds, entries=names.entries, reasons=names.reasons))
 
 
 def _breakdowns(cube: Iterable[tuple[Any, ...]], names: Names) -> dict[str, tuple[Group, ...]]:

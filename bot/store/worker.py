@@ -15,10 +15,13 @@ wrap every call (the inbox keeps a journal of an event's writes with it).
 ``defer`` queues a write nobody waits for (a delivery mark): it rides along with the next batch,
 or goes on its own after ``DEFER_SECONDS``, instead of waking the thread for itself.
 
-``call_fast`` is for the few calls known to take microseconds (the inbox's accept and done-mark,
-reading a user's row): when the thread is idle they run at once on the event loop, in their own
-transaction, instead of paying two thread switches — on a busy single core that hand-off costs
-more than the SQL.  When the thread is busy they are queued like any call.
+Quick calls run on the event loop instead: on a busy core the two thread switches of a hand-off
+cost more than a small query.  A call runs at once on the event loop, in its own transaction,
+when the thread is idle and nothing is queued (so order is kept) and the call is known to be
+quick: ``call_fast`` says so (the inbox's accept and done-mark, reading a user's row), or the
+same function (by name: a handler's lambda is named after its place in the code) took less than
+``FAST_SECONDS`` on average so far.  Everything else — a report, a purge, a function not seen
+yet — runs on the thread, never holding up the event loop.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,6 +41,7 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 
 DEFER_SECONDS = 0.01
+FAST_SECONDS = 0.001  # a call that took less on average may run on the event loop
 CHECKPOINT_SECONDS = 1.0
 
 T = TypeVar("T")
@@ -65,33 +70,45 @@ class Worker:
         self._signal: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._idle = True
         self._closed = False
+        self._costs: dict[str, float] = {}  # function → its average time (exponential)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Queue a call; the future resolves (on this loop) once its batch is committed."""
+        """Run a call; the future resolves (on this loop) once its writes are committed.  A
+        function that has been quick so far runs at once if the thread is idle."""
+        if self._costs.get(_name(fn), 1.0) < FAST_SECONDS:
+            return self.call_fast(fn, *args)
+        return self._queued(fn, args)
+
+    def _queued(self, fn: Callable[..., T], args: tuple[Any, ...]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._put((fn, args, future, loop, contextvars.copy_context()))
         return future
 
     def call_fast(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Run a call known to be quick now, on the event loop, if the thread is idle (with the
-        deferred writes, in one transaction); else queue it.  May run before calls still
-        queued by other callers."""
+        """Run a call known to be quick now, on the event loop, if the thread is idle and
+        nothing is queued (with the deferred writes, in one transaction); else queue it."""
         if not self._running.acquire(blocking=False):
-            return self.submit(fn, *args)
+            return self._queued(fn, args)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         try:
             with self._lock:
                 if self._closed:
                     raise StoreClosed("the store is closed")
-                batch, self._deferred = self._deferred, []
-            batch.append((fn, args, future, loop, contextvars.copy_context()))
-            done = self._execute(batch)
+                waiting = bool(self._queue)  # the thread has work to do first: keep the order
+                batch: list[_Call] = []
+                if not waiting:
+                    batch, self._deferred = self._deferred, []
+            if not waiting:
+                batch.append((fn, args, future, loop, contextvars.copy_context()))
+                done = self._execute(batch)
         finally:
             self._running.release()
+        if waiting:
+            return self._queued(fn, args)
         for _, (target, value, exc) in done:
             if target is None:
                 if exc is not None:
@@ -166,6 +183,7 @@ class Worker:
             conn.execute("BEGIN")
             for fn, args, future, loop, context in batch:
                 conn.execute("SAVEPOINT call")
+                started = time.perf_counter()
                 try:
                     value = context.run(self._invoke, fn, args)
                 except BaseException as exc:
@@ -180,6 +198,7 @@ class Worker:
                 else:
                     conn.execute("RELEASE call")
                     done.append((loop, (future, value, None)))
+                    self._cost(fn, time.perf_counter() - started)
             conn.execute("COMMIT")
         except Exception as exc:  # the commit (or BEGIN) failed: nothing of the batch is kept
             log.exception("store: a batch of %d call(s) failed to commit", len(batch))
@@ -191,6 +210,11 @@ class Worker:
         self.batches += 1
         self.calls += len(batch)
         return done
+
+    def _cost(self, fn: Callable[..., Any], seconds: float) -> None:
+        name = _name(fn)
+        before = self._costs.get(name)
+        self._costs[name] = seconds if before is None else 0.8 * before + 0.2 * seconds
 
     def _invoke(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         around = self.around
@@ -204,6 +228,10 @@ class Worker:
         for loop, outcomes in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, outcomes)
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
 def _nothing() -> None:

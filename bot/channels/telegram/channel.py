@@ -32,7 +32,12 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import DeleteWebhook, GetMe, SendDocument, SendPhoto, SetWebhook
 from aiogram.types import BufferedInputFile, User
 from aiohttp import web
@@ -42,8 +47,8 @@ from bot.channels.intake import Intake, Item, Outcome, Progress
 from bot.channels.telegram.commands import command_menus
 from bot.channels.telegram.poll import ALLOWED_UPDATES, Poller
 from bot.channels.telegram.render import Part, render, text_id
-from bot.channels.telegram.send import Job, RetryPolicy, Sender
-from bot.channels.telegram.session import LeanSession, RawMethod
+from bot.channels.telegram.send import TRANSIENT, Job, RetryPolicy, Sender, describe
+from bot.channels.telegram.session import LeanSession, RawMethod, call_raw
 from bot.channels.telegram.updates import TgUpdate, read_update, update_id
 from bot.config import Settings
 from bot.conversation.actions import parse
@@ -51,6 +56,7 @@ from bot.conversation.dialog import Dialog, Services
 from bot.conversation.i18n import pick_language
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Incoming, Reply
+from bot.handoff.relay import Delivery, Rows
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +100,8 @@ class TelegramChannel:
         self.shutdown_timeout = shutdown_timeout
         self.poll_timeout = poll_timeout
         self.admins = frozenset(settings.telegram_admin_ids)
+        self.staff_chat = settings.telegram_staff_chat_id  # hand-over tickets (bot/handoff)
+        self.staff_ids = frozenset(settings.telegram_staff_ids)
         self.secret = webhook_secret(settings)
         self._key = settings.pseudonym_key.get_secret_value()
         api = TelegramAPIServer.from_base(settings.telegram_api_url)
@@ -244,13 +252,71 @@ class TelegramChannel:
     def _incoming(self, event: TgUpdate) -> Incoming | None:
         ref = user_ref(self._key, CHANNEL, event.user_id)
         admin = event.user_id in self.admins
+        extra = self._extra(event)
         if event.kind == "callback":
             if event.data is None:
                 return None
             return Incoming(CHANNEL, ref, action=parse(event.data), locale=event.language,
-                            is_admin=admin)
+                            is_admin=admin, extra=extra)
         return Incoming(CHANNEL, ref, text=event.text or "", locale=event.language,
-                        is_admin=admin, attachment=event.kind == "attachment")
+                        is_admin=admin, attachment=event.kind == "attachment", extra=extra)
+
+    def _extra(self, event: TgUpdate) -> dict[str, str]:
+        """For hand-over tickets: the staff group's messages are marked as such (with whether
+        the sender is in TELEGRAM_STAFF_IDS); a citizen's chat id is where staff answers go."""
+        if self.staff_chat is not None and event.chat_id == self.staff_chat:
+            return {"desk": "staff", "chat": str(event.chat_id),
+                    "staff": "1" if event.user_id in self.staff_ids else "",
+                    "staff_name": event.name or f"tg:{event.user_id}",
+                    "reply_to": str(event.reply_to or "")}
+        return {"address": str(event.chat_id)}
+
+    # -- hand-over to staff (bot.handoff.relay: Reach, StaffRoom) -------------------------------
+
+    async def reach(self, address: str, replies: list[Reply]) -> Delivery:
+        """A staff answer to a citizen's chat, in order; "failed" when Telegram refuses it."""
+        if self._closing:
+            return "retry"
+        try:
+            chat_id = int(address)
+        except ValueError:
+            return "failed"
+        for job in outcome_jobs(Outcome(chat_id, replies)):
+            if not await self.sender.call(job, chat_id):
+                return "failed"
+        return "sent"
+
+    @property
+    def staff_room(self) -> str | None:
+        return None if self.staff_chat is None else str(self.staff_chat)
+
+    async def post_staff(self, text: str, buttons: Rows = ()) -> list[int]:
+        """Post to the staff group; the ids of the messages (the buttons on the last)."""
+        if self.staff_chat is None or self._closing:
+            return []
+        posted: list[int] = []
+        for part in render(Reply(text, buttons=buttons, kind="admin")):
+            result = await self._call_for_result(_message(self.staff_chat, part))
+            if not isinstance(result, dict) or _id_of(result) is None:
+                return posted
+            posted.append(int(result["message_id"]))
+        return posted
+
+    async def _call_for_result(self, method: RawMethod) -> Any:
+        """One Bot API call whose answer is needed, with Telegram's flood control and retries."""
+        policy = self.sender.policy
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return await call_raw(self.bot, method)
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+            except (TelegramAPIError, ClientDecodeError) as exc:
+                if not isinstance(exc, TRANSIENT) or attempt == policy.attempts:
+                    log.error("telegram %s to the staff group failed: %s", method.name,
+                              describe(exc).replace(self.bot.token, "***"))
+                    return None
+                await asyncio.sleep(policy.delay(attempt))
+        return None
 
     def _typing(self, chat_id: int) -> None:
         action = RawMethod("sendChatAction", {"chat_id": chat_id, "action": "typing"})
@@ -304,6 +370,11 @@ def _text(body: bytes, data: Any) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:  # UTF-16/32 JSON (allowed, never sent by Telegram)
         return json.dumps(data, ensure_ascii=False)
+
+
+def _id_of(result: dict[str, Any]) -> int | None:
+    value = result.get("message_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def outcome_jobs(outcome: Outcome) -> list[Job]:

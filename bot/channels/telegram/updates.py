@@ -33,6 +33,8 @@ class TgUpdate:
     language: str | None = None  # the user's Telegram language (a hint on first contact)
     callback_id: str | None = None
     data: str | None = None  # the pressed button's callback_data (None: nothing to act on)
+    reply_to: int | None = None  # the message this one replies to (the staff group's answers)
+    name: str | None = None  # the sender's first name (used only for staff in the staff group)
 
 
 def _id(value: Any) -> int | None:
@@ -88,11 +90,16 @@ def _message(ident: int, message: dict[str, Any]) -> TgUpdate | None:
     if chat_id is None or sender is None:
         return None
     text = _str(message.get("text"))
+    replied = message.get("reply_to_message")
+    reply_to = _id(replied.get("message_id")) if isinstance(replied, dict) else None
+    name = _str(message["from"].get("first_name")) if chat_id < 0 else None  # groups only
     if text is not None:
-        return TgUpdate(ident, chat_id, sender[0], "text", text, sender[1])
+        return TgUpdate(ident, chat_id, sender[0], "text", text, sender[1], reply_to=reply_to,
+                        name=name[:64] if name else None)
     if any(key in message for key in ATTACHMENTS):
         caption = _str(message.get("caption")) or ""
-        return TgUpdate(ident, chat_id, sender[0], "attachment", caption, sender[1])
+        return TgUpdate(ident, chat_id, sender[0], "attachment", caption, sender[1],
+                        reply_to=reply_to, name=name[:64] if name else None)
     return None  # service messages: members joined, a pinned message …
 
 
@@ -106,5 +113,6 @@ def _callback(ident: int, query: dict[str, Any]) -> TgUpdate | None:
     sender = _sender(query)
     data = _str(query.get("data")) if sender is not None else None  # other bots: answer only
     language = sender[1] if sender is not None else None
+    name = _str(user.get("first_name")) if chat_id < 0 and isinstance(user, dict) else None
     return TgUpdate(ident, chat_id, user_id, "callback", None, language, callback_id[:256],
-                    data)
+                    data, name=name[:64] if name else None)

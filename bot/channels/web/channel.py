@@ -15,9 +15,13 @@ from aiohttp import web
 from bot.channels.web.chat import WebChat
 from bot.channels.web.dashboard import Dashboard
 from bot.channels.web.pages import Pages, Static
+from bot.channels.web.render import reply_json
 from bot.config import Settings
 from bot.conversation.dialog import Dialog, Services
+from bot.conversation.replies import Reply
+from bot.handoff.relay import Delivery
 from bot.store import store as tables
+from bot.store import tickets
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,15 @@ class WebChannel:
         left = await self.chat.lanes.drain(STOP_GRACE)
         if left:
             log.warning("web chat: %d message(s) not answered at shutdown", left)
+
+    async def reach(self, address: str, replies: list[Reply]) -> Delivery:
+        """A staff answer for a web chat (``address`` is its pseudonym): kept in the store until
+        the page asks for it (``GET /chat/api/updates``)."""
+        store = self.services.store
+        for reply in replies:
+            body = reply_json(reply)
+            await store.call(tickets.mailbox_put, store, address, body)
+        return "sent"
 
     async def notify_admins(self, text: str) -> None:
         """The dashboard has no inbox yet: officials see reload problems in the log."""

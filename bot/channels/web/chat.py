@@ -27,9 +27,11 @@ from bot.conversation.actions import SetLanguage
 from bot.conversation.dialog import Dialog, Services
 from bot.conversation.i18n import LANGUAGES
 from bot.conversation.replies import Incoming, Reply
+from bot.store import tickets
 
 log = logging.getLogger(__name__)
 
+POLLS_PER_MINUTE = 30  # the page asks every 10 s while a hand-over ticket is open
 MAX_BODY = 16 * 1024  # bytes of JSON; a message of MAX_MESSAGE_CHARS fits with room to spare
 WIDGET_CONFIG = "/*CONFIG*/null"
 PAGE_WORDS = ("you", "bot", "waiting", "error", "slow", "new_window")
@@ -46,6 +48,7 @@ class WebChat:
         self.sessions = ChatSessions(settings)
         self.per_session = RateLimiter(settings.web_rate_per_minute)
         self.per_address = RateLimiter(settings.web_ip_rate_per_minute)
+        self.per_poll = RateLimiter(POLLS_PER_MINUTE)  # asking for staff answers
         self.lanes = Lanes("web-chat")
         self._widget: bytes | None = None
 
@@ -53,6 +56,7 @@ class WebChat:
         app.router.add_get("/chat", self.page)
         app.router.add_get("/chat/api/session", self.session)
         app.router.add_post("/chat/api/message", self.message)
+        app.router.add_get("/chat/api/updates", self.updates)
         app.router.add_get("/widget.js", self.widget)
 
     # -- the page ---------------------------------------------------------------------------
@@ -178,7 +182,30 @@ class WebChat:
         store = self.services.store
         user = await store.call(store.user, checked.user)
         lang = user.get("locale") or self.settings.default_locale
-        response = web.json_response({"replies": [reply_json(r) for r in replies], "lang": lang})
+        poll = await store.call(tickets.waiting, store, checked.user)
+        response = web.json_response({"replies": [reply_json(r) for r in replies], "lang": lang,
+                                      "poll": poll})
+        harden(response)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def updates(self, request: web.Request) -> web.Response:
+        """Staff answers to this chat's hand-over ticket after message ``after`` (the page asks
+        while a ticket is open); ``poll`` says whether to keep asking."""
+        session = self.sessions.read(request)
+        if session is None:
+            return self._refuse(401, "session")
+        wait = self.per_poll.hit(session.user)
+        if wait:
+            return self._refuse(429, "slow", retry_after=wait)
+        after_text = request.query.get("after", "0")
+        after = int(after_text) if after_text.isdigit() and len(after_text) < 16 else 0
+        store = self.services.store
+        found = await store.call(tickets.mailbox_after, store, session.user, after)
+        poll = await store.call(tickets.waiting, store, session.user)
+        response = web.json_response({
+            "replies": [item["reply"] for item in found],
+            "next": max([after, *(item["id"] for item in found)]), "poll": poll})
         harden(response)
         response.headers["Cache-Control"] = "no-store"
         return response

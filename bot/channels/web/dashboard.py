@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json
 import logging
 import secrets
 from collections import Counter
@@ -40,6 +41,7 @@ from bot.channels.web.security import (
 from bot.config import Settings
 from bot.conversation.dialog import Services
 from bot.conversation.i18n import LANGUAGES
+from bot.handoff.codes import find_code
 from bot.reports.chart_svg import days_chart, field_chart, trend_chart
 from bot.reports.command import render as report_bytes
 from bot.reports.gaps import (
@@ -47,6 +49,7 @@ from bot.reports.gaps import (
     NO_ENTRY,
     Gap,
     analyse,
+    learn,
     logged_gaps,
     offices_shown,
     since,
@@ -62,8 +65,9 @@ from bot.reports.indicator import (
     names_from,
     summarise,
 )
-from bot.reports.labels import DECISION_LABELS, fmt_pct, interval_text, period_text
+from bot.reports.labels import DECISION_LABELS, duration, fmt_pct, interval_text, period_text
 from bot.store import store as tables
+from bot.store import tickets
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,8 @@ PRESETS = (7, 30, 90, 365)
 GAP_DAYS = (7, 30, 90, 0)
 MAX_NAME = 64
 FAILED_DELAY = 0.5  # seconds every failed login waits before its answer
+ANSWER_MAX = 3000  # characters of a staff answer typed on the dashboard
+FLASHES = frozenset({"answer", "window", "closed", "take", "close", "empty"})
 DOWNLOADS = {
     "html": "text/html; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
@@ -112,6 +118,9 @@ class Dashboard:
         route.add_get(f"{PATH}/", self._redirect_home)
         route.add_get(f"{PATH}/gaps", self._guard(self.gaps))
         route.add_get(f"{PATH}/comments", self._guard(self.comments))
+        route.add_get(f"{PATH}/tickets", self._guard(self.tickets))
+        route.add_get(f"{PATH}/tickets/{{code}}", self._guard(self.ticket))
+        route.add_post(f"{PATH}/tickets/{{code}}/{{act}}", self._guard(self.ticket_action))
         route.add_get(f"{PATH}/report.{{fmt}}", self._guard(self.download))
         route.add_get(f"{PATH}/login", self.login_form)
         route.add_post(f"{PATH}/login", self.login)
@@ -294,7 +303,8 @@ class Dashboard:
     async def summary(self, period: Period, lang: str) -> Summary:
         store = self.services.store
         names = self.names(lang)
-        return await store.call(lambda: summarise(store.db, period, names))
+        hours = self.settings.hours
+        return await store.call(lambda: summarise(store.db, period, names, hours))
 
     def _period_context(self, request: web.Request, period: Period, lang: str) -> dict[str, Any]:
         span = {"from": period.start.isoformat(), "to": period.end.isoformat()}
@@ -331,6 +341,8 @@ class Dashboard:
             shares=[(DECISION_LABELS[d], fmt_pct(usage.share(d), lang))
                     for d in ("answer", "clarify", "decline", "other")],
             ranked=[("top_entries", usage.top_entries), ("top_unanswered", usage.top_unanswered)],
+            handoff=summary.handoff, duration=lambda v: duration(v, lang),
+            handoff_period=period_text(period.start, period.end, lang),
         )
 
     async def gaps(self, request: web.Request, session: dict[str, Any]) -> web.Response:
@@ -345,6 +357,7 @@ class Dashboard:
         kb = self.services.knowledge.kb
         questions = await store.call(logged_gaps, store.db, since(days), LOW_CONFIDENCE)
         shown = await store.call(offices_shown, store.db, since(days))
+        answered = await store.call(tickets.answered_tickets, store, since(days))
         analysis = analyse(questions, kb, shown)
         names = self.names(lang)
         places = [{"name": place.name, "office": place.office, "how": place.how,
@@ -356,7 +369,8 @@ class Dashboard:
             gaps=[self._gap_row(gap, names, lang) for gap in analysis.gaps], places=places,
             offtopic=Counter(q.text for q in analysis.offtopic).most_common(5),
             offtopic_total=len(analysis.offtopic), total=len(questions),
-            groups=analysis.groups, threshold=LOW_CONFIDENCE, yaml=yaml_item)
+            groups=analysis.groups, threshold=LOW_CONFIDENCE, yaml=yaml_item,
+            learned=learn(answered, kb, lang))
 
     def _gap_row(self, gap: Gap, names: Names, lang: str) -> dict[str, Any]:
         if gap.entry_id == NO_ENTRY:
@@ -403,6 +417,90 @@ class Dashboard:
                            **self._period_context(request, period, lang), invalid=not valid,
                            comments=[described(c) for c in comments],
                            low=[described(r) for r in low], reasons=summary.reasons)
+
+    # -- hand-over tickets (bot/handoff) ------------------------------------------------------
+
+    def _handoff_context(self, summary: Summary, lang: str) -> dict[str, Any]:
+        return {"handoff": summary.handoff, "pct": lambda v: fmt_pct(v, lang),
+                "duration": lambda v: duration(v, lang),
+                "handoff_period": period_text(summary.period.start, summary.period.end, lang)}
+
+    async def tickets(self, request: web.Request, session: dict[str, Any]) -> web.Response:
+        """The queue: tickets waiting for staff, those answered and not closed, the last closed;
+        with the hand-over figures of the last 30 days."""
+        lang = self.lang(request)
+        store = self.services.store
+        names = self.names(lang)
+        summary = await self.summary(Period.last_days(DEFAULT_DAYS), lang)
+        waiting = await store.call(tickets.queue_list, store, ("open", "answered"), 200)
+        closed = await store.call(tickets.queue_list, store, ("closed",), 20)
+
+        def row(t: dict[str, Any]) -> dict[str, Any]:
+            return {**t, "when": local_time(t["opened"], lang),
+                    "channel_name": names.label("channel", t["channel"])}
+
+        return self.render(request, "admin_tickets.html.j2", lang, session,
+                           waiting=[row(t) for t in waiting], closed=[row(t) for t in closed],
+                           **self._handoff_context(summary, lang))
+
+    async def _ticket_of(self, request: web.Request) -> dict[str, Any]:
+        code = find_code(request.match_info["code"])
+        store = self.services.store
+        found = await store.call(tickets.ticket_by_code, store, code) if code else None
+        if found is None:
+            raise web.HTTPNotFound()
+        return found
+
+    async def ticket(self, request: web.Request, session: dict[str, Any]) -> web.Response:
+        lang = self.lang(request)
+        found = await self._ticket_of(request)
+        store = self.services.store
+        kb = self.services.knowledge.kb
+        names = self.names(lang)
+        messages = await store.call(tickets.messages, store, found["id"])
+        turns = [{**t, "when": local_time(t.get("ts"), lang),
+                  "entry": names.label("procedure", t["entry_id"]) if t.get("entry_id") else ""}
+                 for t in json.loads(found.get("transcript") or "[]")]
+        first_answer = next((m["text"] for m in messages if m["author"] == "staff"), None)
+        answered = [{**found, "answer": first_answer}] if first_answer else []
+        flash_key = request.query.get("done", "")
+        flash = self.pages.t(lang, f"admin.ticket_done_{flash_key}") if flash_key in FLASHES \
+            else None
+        return self.render(
+            request, "admin_ticket.html.j2", lang, session, ticket=found,
+            opened=local_time(found["opened"], lang),
+            channel_name=names.label("channel", found["channel"]),
+            entry=names.label("procedure", found["entry_id"]) if found.get("entry_id") else "",
+            turns=turns, flash=flash, flash_error=flash_key in {"window", "closed"},
+            messages=[{**m, "when": local_time(m["ts"], lang)} for m in messages],
+            learned=learn(answered, kb, lang), yaml=yaml_item,
+            max_chars=ANSWER_MAX)
+
+    async def ticket_action(self, request: web.Request,
+                            session: dict[str, Any]) -> web.StreamResponse:
+        """Answer (relayed to the citizen), take or close a ticket from the dashboard."""
+        found = await self._ticket_of(request)
+        desk = self.services.desk
+        act = request.match_info["act"]
+        if desk is None or act not in {"answer", "take", "close"}:
+            raise web.HTTPNotFound()
+        staff = str(session["account"])
+        done = act
+        if act == "answer":
+            text = str((await request.post()).get("text", "")).strip()[:ANSWER_MAX]
+            if not text:
+                done = "empty"
+            else:
+                result = await desk.answer(found, staff, "dashboard", text)
+                done = ("closed" if result.get("refused") else
+                        "window" if result["delivery"] == "window_closed" else "answer")
+                log.info("dashboard: %s answered %s", staff, found["code"])
+        elif act == "take":
+            await desk.take(found["id"], staff)
+        else:
+            await desk.close(found["id"], staff)
+            log.info("dashboard: %s closed %s", staff, found["code"])
+        raise web.HTTPSeeOther(f"{PATH}/tickets/{found['code']}?done={done}")
 
     async def download(self, request: web.Request, session: dict[str, Any]) -> web.Response:
         fmt = request.match_info["fmt"]

@@ -53,6 +53,7 @@ from bot.conversation.actions import Pressed
 from bot.conversation.dialog import Dialog, Services
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Incoming, Reply
+from bot.handoff.relay import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,11 @@ MAX_BODY = 256 * 1024  # bytes
 STOP_GRACE = 10.0  # seconds stop() waits for replies still being sent
 CHOICES_TTL = 24 * 3600.0  # numbered choices are forgotten after a day
 CHOICES_MAX_USERS = 50_000
+# Zalo OA API errors for a consultation message outside the window after the user's last
+# interaction: -230 "User has not interacted with the OA in the past 7 days", -232 "… or the last
+# interaction has expired", -305 "Official Account cannot response to user after 48 hours" (older
+# OA packages).
+WINDOW_CLOSED = frozenset({-230, -232, -305})
 
 
 class Choices:
@@ -106,6 +112,7 @@ class ZaloChannel:
         self.max_age = settings.zalo_event_max_age_minutes * 60
         self.intake: Intake[ZaloEvent] = Intake(self, services.store, settings)
         self._refresher: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -125,6 +132,7 @@ class ZaloChannel:
         log.info("Zalo webhook at %s", WEBHOOK_PATH)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._refresher:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -238,7 +246,45 @@ class ZaloChannel:
                 text = None
         return Incoming(CHANNEL, ref, text=text, action=action,
                         is_admin=event.sender_id in self.admins,
-                        attachment=event.kind == "attachment")
+                        attachment=event.kind == "attachment",
+                        extra={"address": event.sender_id or ""})  # staff answers go here
+
+    # --- hand-over to staff (bot.handoff.relay.Reach) ------------------------------------
+
+    async def reach(self, address: str, replies: list[Reply]) -> Delivery:
+        """A staff answer to a citizen, in the user's lane (after the bot's own replies).
+        Zalo refuses a consultation message long after the user's last message: that is
+        ``window_closed``, so staff are told rather than the answer failing silently."""
+        if self._stopping:
+            return "retry"
+        outcome: list[Delivery] = []
+
+        async def send() -> None:
+            outcome.append(await self._reach(address, replies))
+
+        await self.intake.lanes.run(address, send)
+        return outcome[0] if outcome else "retry"
+
+    async def _reach(self, address: str, replies: list[Reply]) -> Delivery:
+        ref = user_ref(self.key, CHANNEL, address)
+        shown: list[str] = []
+        text_mode = False
+        try:
+            for reply in replies:
+                text_mode = await self._send_reply(address, ref, reply, shown, text_mode)
+        except ZaloApiError as exc:
+            if exc.code in WINDOW_CLOSED:
+                log.info("Zalo: a staff answer to %s is past the consultation window (%s)", ref,
+                         exc.code)
+                return "window_closed"
+            log.warning("Zalo: a staff answer to %s refused: %s", ref, exc)
+            return "failed"
+        except ZaloError as exc:
+            log.warning("Zalo: a staff answer to %s not sent now: %s", ref, exc)
+            return "retry"
+        if shown:
+            self.choices.remember(ref, shown)
+        return "sent"
 
     # --- replies -------------------------------------------------------------------------
 
@@ -275,7 +321,7 @@ class ZaloChannel:
                     await self.api.send(user_id, template(out))
                     continue
                 except ZaloApiError as exc:
-                    if exc.token_error:
+                    if exc.token_error or exc.code in WINDOW_CLOSED:  # not about the template
                         raise
                     log.warning("Zalo refused a button template (%s); numbered text instead", exc)
                     text_mode = True

@@ -18,6 +18,10 @@
   var LINK = /(https?:\/\/[^\s<>"'()]+[^\s<>"'().,;:!?])|\b(1[89]00 ?\d{4}|0\d{9,10})\b/g;
   var items = [];
   var busy = false;
+  var after = 0;  /* the last staff answer fetched (hand-over tickets) */
+  var waiting = false;
+  var timer = null;
+  var POLL_MS = 10000;
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -104,7 +108,8 @@
   function save() {
     items = items.slice(-KEEP);
     try {
-      sessionStorage.setItem(KEY, JSON.stringify({ tag: root.getAttribute("data-tag"), items: items }));
+      sessionStorage.setItem(KEY, JSON.stringify({ tag: root.getAttribute("data-tag"), items: items,
+        after: after, poll: waiting }));
     } catch (e) { /* private mode or full: the conversation still works, without reloads */ }
   }
 
@@ -117,7 +122,7 @@
   function restore() {
     try {
       var kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
-      if (kept && kept.tag === root.getAttribute("data-tag") && kept.items) return kept.items;
+      if (kept && kept.tag === root.getAttribute("data-tag") && kept.items) return kept;
     } catch (e) { /* nothing kept */ }
     return null;
   }
@@ -132,6 +137,28 @@
           save();
         }
       });
+  }
+
+  /* While a hand-over ticket is open, ask for staff answers every POLL_MS. */
+  function poll() {
+    fetch("/chat/api/updates?after=" + after, { credentials: "same-origin" })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        data.replies.forEach(function (reply) { add({ t: "bot", r: reply, l: lang }); });
+        after = data.next;
+        watch(data.poll);
+      }, function () { /* offline for now: the next round asks again */ });
+  }
+
+  function watch(on) {
+    waiting = !!on;
+    if (waiting && !timer) timer = setInterval(poll, POLL_MS);
+    if (!waiting && timer) {
+      clearInterval(timer);
+      timer = null;
+    }
+    save();
   }
 
   function post(payload, retry) {
@@ -151,7 +178,7 @@
     });
   }
 
-  function send(payload, shown, after) {
+  function send(payload, shown, then) {
     if (busy) return;
     busy = true;
     if (shown) add({ t: "me", x: shown });
@@ -165,7 +192,8 @@
         first = first || box;
       });
       if (first) log.scrollTop = first.offsetTop - 8;
-      if (after) after(data);
+      if (data.poll !== waiting) watch(data.poll);
+      if (then) then(data);
     }, function (problem) {
       status.textContent = typeof problem === "string" ? problem : words.error;
     }).then(function () {
@@ -223,10 +251,15 @@
   }
 
   var kept = restore();
-  if (kept && kept.length) {
+  if (kept && kept.items.length) {
     log.setAttribute("aria-live", "off");  /* do not read the whole conversation out again */
-    items = kept;
+    items = kept.items;
+    after = kept.after || 0;
     items.forEach(show);
+    if (kept.poll) {
+      watch(true);
+      poll();
+    }
     log.scrollTop = log.scrollHeight;
     setTimeout(function () { log.setAttribute("aria-live", "polite"); }, 0);
   } else {

@@ -1,0 +1,1 @@
+"""The peers the channel benchmarks compare the bot with: minimal servers doing the least."""
