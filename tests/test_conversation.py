@@ -185,3 +185,15 @@ async def test_a_long_imported_section_is_shortened_with_a_link(chat: Chat) -> N
     reply = section_reply(turn, long, ("steps",))  # type: ignore[arg-type]
     assert len(reply.text) < 4000 and entry.sources[0] in reply.text
     assert "Bước 0:" in reply.text and "Bước 59:" not in reply.text
+
+
+def test_the_language_of_a_message_itself() -> None:
+    from bot.conversation.cues import language
+
+    short = frozenset({"ko", "dc", "ad", "lm", "v"})
+    assert language("I want to talk to a real person", "vi", short) == "en"
+    assert language("can I do it online", "vi", short) == "en"
+    assert language("lam onl dc ko ad", "en", short | {"onl"}) == "vi"
+    assert language("ad oi lm ho chieu o dau v", "en", short) == "vi"
+    assert language("Cho em hỏi làm hộ chiếu", "en", short) == "vi"
+    assert language("passport", "en", short) == "en"  # one word: the chat's language stays

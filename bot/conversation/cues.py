@@ -40,13 +40,27 @@ def has_any(folded: str, phrases: tuple[str, ...] | frozenset[str]) -> bool:
     return any(f" {p} " in padded for p in phrases)
 
 
-def language(text: str, current: str) -> str:
-    """'en' for a message written in English, 'vi' for Vietnamese, else the chat's language."""
+_SYLLABLE = re.compile(  # a Vietnamese syllable without its marks: onset, vowels, final
+    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?"
+    r"(?:uye|uya|uyu|ieu|yeu|oai|oay|oeo|uoi|uou|uay|ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|ua|ue"
+    r"|ui|uo|uy|ya|ye|yu|a|e|i|o|u|y)"
+    r"(?:ch|ng|nh|[cmnpt])?$"
+)
+
+
+def language(text: str, current: str, short_forms: frozenset[str] = frozenset()) -> str:
+    """'en' for a message written in English, 'vi' for Vietnamese, else the chat's language.
+
+    Marks say Vietnamese. Without them, English shows in its words (a list of common ones) and
+    in words no Vietnamese syllable is spelt like ('want', 'talk', 'person'); the short forms
+    citizens type ('ko', 'dc', 'cccd': ``short_forms``) do not count as English."""
     raw = words(text)
     if any(w != fold(w) for w in raw):
         return "vi"
-    folded = [fold(w) for w in raw]
-    english = sum(w in ENGLISH_WORDS for w in folded)
+    folded = [fold(w) for w in raw if not w.isdigit()]
+    foreign = [w for w in folded if not _SYLLABLE.match(w) and w not in short_forms
+               and w not in VIETNAMESE_WORDS]
+    english = sum(w in ENGLISH_WORDS for w in folded) + sum(w not in ENGLISH_WORDS for w in foreign)
     vietnamese = sum(w in VIETNAMESE_WORDS for w in folded)
     if english >= 2 and english > 2 * vietnamese:
         return "en"

@@ -86,7 +86,7 @@ class Reading:
 
 def understand(text: str, state: ChatState, engine: Engine, limit: int = 2000) -> Understanding:
     text = clean(text, limit)
-    lang = cues.language(text, state.locale or "vi")
+    lang = cues.language(text, state.locale or "vi", engine.short_forms)
     if not any(ch.isalpha() for ch in text):
         return Understanding("empty", lang)
     reading = read(text, lang, state, engine)

@@ -507,6 +507,8 @@ class Engine:
         self.tuning = self.index.tuning
         self.places = PlaceIndex(kb.offices, kb.contacts.province_name)
         self.accents = Accents.learn(kb)
+        self.short_forms = frozenset(  # what citizens type for Vietnamese words: ko, dc, cccd
+            fold(s.term) for s in kb.synonyms if s.kind != "english")
         self._position = {entry_id: i for i, entry_id in enumerate(self.index.ids)}
         self._texts: dict[str, frozenset[str]] = {}  # words of hand-written entries, as asked
 

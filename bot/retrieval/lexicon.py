@@ -282,7 +282,7 @@ ENGLISH_WORDS = frozenset(
     long take online documents document office please hello thanks thank want would should
     there it for of to in on with and or much many does app status check submitted already
     company work permit foreign engineer baby week ward former live lives which go rent room
-    temporary residence record criminal driving too also yesterday help""".split()
+    temporary residence record criminal driving too also yesterday help lot lots""".split()
 )
 VIETNAMESE_WORDS = frozenset(
     """toi em anh chi minh ban ad oi a ah nhe nha gi sao nao dau bao nhieu lau khong ko k dc
