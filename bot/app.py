@@ -219,13 +219,11 @@ async def run_local(settings: Settings, announce: Callable[[str], None] = print)
         try:
             await web.TCPSite(runner, local.host, local.port).start()
         except OSError as exc:
-            announce(f"The web chat did not start: port {local.port} on {local.host} is not "
-                     f"free ({exc.strerror}); set PORT to another port.")
+            announce(services.renderer.t(local.default_locale, "cli.web_not_started",
+                                         port=local.port, host=local.host, why=exc.strerror))
         else:
             base = f"http://{local.host}:{local.port}"
-            announce(f"Web chat:  {base}/chat\n"
-                     f"Dashboard: {base}/admin  (make the first account with "
-                     f"`dvcbot admin add-user NAME`)")
+            announce(services.renderer.t(local.default_locale, "cli.web_started", base=base))
         await ConsoleChat(build_dialog(services), read=_StdinLines()).run()
     finally:
         await runner.cleanup()  # stops the channel and the runtime, closes the store

@@ -69,7 +69,8 @@ class Rows(HTMLParser):
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, input: str | None = None
         ) -> tuple[int, str, bytes]:
     monkeypatch.chdir(tmp_path)
-    env = {"DATA_DIR": str(tmp_path / "data"), "PSEUDONYM_KEY": KEY}
+    env = {"DATA_DIR": str(tmp_path / "data"), "PSEUDONYM_KEY": KEY,
+           "DEFAULT_LOCALE": "en"}  # the officials' words in English here (Vietnamese below)
     result = CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
     return result.exit_code, result.output, result.stdout_bytes
 
@@ -308,3 +309,9 @@ async def test_comments_and_reasons(running: Running, official: Browserish) -> N
     assert "Trang web &lt;b&gt;khó&lt;/b&gt; dùng &amp; chậm" in html
     assert "Đăng ký khai sinh" in html and "Khó hiểu" in html and "Không hài lòng" in html
     assert "Web chat" in html
+
+
+def test_account_commands_speak_the_default_language(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "data"), "PSEUDONYM_KEY": KEY, "DEFAULT_LOCALE": "vi"}
+    result = CliRunner().invoke(main, ["admin", "list-users"], env=env)
+    assert result.exit_code == 0 and "Chưa có tài khoản nào" in result.output

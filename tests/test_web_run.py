@@ -29,13 +29,13 @@ async def test_run_with_nothing_configured_serves_the_web_chat_beside_the_consol
     assert process.stdin and process.stdout and process.stderr
     try:
         told = ""
-        while "Dashboard:" not in told:
+        while "/admin" not in told:
             line = await asyncio.wait_for(process.stderr.readline(), 60)
             assert line, f"dvcbot run stopped early: {told}"
             told += line.decode()
-        assert f"Web chat:  http://127.0.0.1:{port}/chat" in told
-        assert f"Dashboard: http://127.0.0.1:{port}/admin" in told
-        assert "dvcbot admin add-user NAME" in told
+        assert f"Web chat:  http://127.0.0.1:{port}/chat" in told  # words in DEFAULT_LOCALE (vi)
+        assert f"Bảng điều khiển: http://127.0.0.1:{port}/admin" in told
+        assert "dvcbot admin add-user" in told
         async with aiohttp.ClientSession() as http:
             page = await http.get(f"http://127.0.0.1:{port}/chat")
             assert page.status == 200 and 'role="log"' in await page.text()

@@ -54,15 +54,14 @@ def run() -> None:
     else:
         from bot.app import run_local
 
-        click.echo("Nothing configured: the console chat and the local web chat, on the sample "
-                   "knowledge base.", err=True)
+        t, lang = staff_words(), settings.default_locale
+        click.echo(t(lang, "cli.nothing_configured"), err=True)
         try:
             asyncio.run(run_local(settings, lambda text: click.echo(text, err=True)))
         except KnowledgeError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            message = "the knowledge base has errors; fix them and start again"
-            raise click.ClickException(message) from None
+            raise click.ClickException(t(lang, "cli.kb_errors")) from None
 
 
 @main.command()
@@ -210,9 +209,10 @@ def add_user(name: str, update: bool) -> None:
     from bot.store.store import add_account, set_password
 
     settings = _settings()
+    t, lang = staff_words(), settings.default_locale
     try:
         check_name(name)
-        password = check_password(click.prompt("Password", hide_input=True,
+        password = check_password(click.prompt(t(lang, "cli.password"), hide_input=True,
                                                confirmation_prompt=True))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -221,13 +221,12 @@ def add_user(name: str, update: bool) -> None:
         hashed = hash_password(password)
         if update:
             if not set_password(store, name, hashed):
-                raise click.ClickException(f"there is no account {name!r}")
-            click.echo(f"new password for {name}; their open sessions are closed")
+                raise click.ClickException(t(lang, "cli.no_account", name=name))
+            click.echo(t(lang, "cli.password_changed", name=name))
         elif not add_account(store, name, hashed):
-            raise click.ClickException(f"{name!r} exists already (use --update for a new "
-                                       "password)")
+            raise click.ClickException(t(lang, "cli.account_exists", name=name))
         else:
-            click.echo(f"account {name} made; log in at /admin")
+            click.echo(t(lang, "cli.account_made", name=name))
     finally:
         store.close()
 
@@ -238,13 +237,15 @@ def remove_user(name: str) -> None:
     """Delete the dashboard account NAME and end its sessions."""
     from bot.store.store import remove_account
 
-    store = _store(_settings())
+    settings = _settings()
+    t, lang = staff_words(), settings.default_locale
+    store = _store(settings)
     try:
         if not remove_account(store, name):
-            raise click.ClickException(f"there is no account {name!r}")
+            raise click.ClickException(t(lang, "cli.no_account", name=name))
     finally:
         store.close()
-    click.echo(f"account {name} removed")
+    click.echo(t(lang, "cli.account_removed", name=name))
 
 
 @admin.command("list-users")
@@ -252,16 +253,18 @@ def list_users() -> None:
     """The dashboard accounts, with when they last logged in."""
     from bot.store.store import accounts
 
-    store = _store(_settings())
+    settings = _settings()
+    t, lang = staff_words(), settings.default_locale
+    store = _store(settings)
     try:
         rows = accounts(store)
     finally:
         store.close()
     if not rows:
-        click.echo("no accounts yet: dvcbot admin add-user NAME")
+        click.echo(t(lang, "cli.no_accounts"))
     for row in rows:
-        click.echo(f"{row['name']}  created {row['created']}  last login "
-                   f"{row['last_login'] or 'never'}")
+        click.echo(t(lang, "cli.account_row", name=row["name"], created=row["created"],
+                     last=row["last_login"] or t(lang, "cli.never")))
 
 
 from bot.reports.command import report  # noqa: E402 - the officials' report command, in its own module
