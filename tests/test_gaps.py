@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import main
+from bot.config import Settings
 from bot.conversation.dialog import Dialog
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
 from bot.reports.gaps import (
@@ -97,7 +98,7 @@ def test_cli_prints_aliases_ready_to_paste_into_the_yaml(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KNOWLEDGE_DIR", str(kb_copy))
-    result = CliRunner().invoke(main, ["kb", "gaps"])
+    result = CliRunner().invoke(main, ["kb", "gaps", "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("4 questions not answered well")
     block = result.output.split("\nkhai-sinh — Đăng ký khai sinh", 1)[1].split("\n\n", 1)[0]
@@ -114,7 +115,7 @@ def test_cli_prints_aliases_ready_to_paste_into_the_yaml(
 def test_cli_without_a_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
-    result = CliRunner().invoke(main, ["kb", "gaps"])
+    result = CliRunner().invoke(main, ["kb", "gaps", "--lang", "en"])
     assert result.exit_code == 0
     assert "no questions logged yet" in result.output
     assert not (tmp_path / "empty" / "dvcbot.sqlite3").exists()
@@ -220,7 +221,7 @@ def test_cli_shows_places_and_off_topic_apart(store: Store, tmp_path: Path, kb_c
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KNOWLEDGE_DIR", str(kb_copy))
-    result = CliRunner().invoke(main, ["kb", "gaps"])
+    result = CliRunner().invoke(main, ["kb", "gaps", "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("5 questions not answered well")
     places = result.output.split("place names not recognised", 1)[1]
@@ -235,3 +236,11 @@ async def test_officials_see_off_topic_apart_in_the_admin_chat(dialog: Dialog) -
     await citizen.say("giá vàng hôm nay bao nhiêu")
     [reply] = await Chat(dialog, user="11", admin=True).say("/gaps")
     assert "Ngoài phạm vi" in reply.text and "hôm nay" not in reply.text
+
+
+def test_gaps_listing_speaks_vietnamese_by_default(dialog: Dialog, settings: Settings,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PSEUDONYM_KEY", "test-key-123456")
+    result = CliRunner().invoke(main, ["kb", "gaps"])
+    assert result.exit_code == 0 and "câu hỏi chưa được trả lời tốt" in result.output

@@ -494,51 +494,45 @@ def _move_ideas(gaps: list[Gap], kb: KnowledgeBase | None) -> None:
 
 # -- the staff command ----------------------------------------------------------------------------
 
-_KIND_NAMES = {
-    "decline": "declined", "clarify": "asked which one", "low": "answered, low confidence",
-}
-
-
-def format_gaps(gaps: list[Gap], examples: int, root: Path | None = None) -> list[str]:
+def format_gaps(gaps: list[Gap], examples: int, root: Path | None = None,
+                lang: str = "en") -> list[str]:
+    """The groups for staff, in ``lang`` (words from the catalogs)."""
     lines: list[str] = []
     for gap in gaps:
         place = f"  [{_shown(gap.file, root)}]" if gap.file else ""
-        counts = ", ".join(f"{n} {_KIND_NAMES[k]}" for k, n in sorted(gap.counts.items()))
+        counts = ", ".join(f"{n} {word(lang, f'gaps.kind.{k}')}"
+                           for k, n in sorted(gap.counts.items()))
         lines += ["", f"{gap.entry_id} — {gap.heading}{place}",
-                  f"  {len(gap.questions)} questions: {counts}"]
+                  "  " + word(lang, "gaps.questions", n=len(gap.questions), counts=counts)]
         asked = Counter(q.text for q in gap.questions)
         for text, n in asked.most_common(examples):
             lines.append(f"    {n}× {text!r}")
-        if gap.suggestions and gap.entry_id != NO_ENTRY:
-            lines.append("  suggested aliases (paste under `aliases:`):")
-            lines += [f"  {yaml_item(alias)}  # asked {n}×" for alias, n in gap.suggestions]
-        elif gap.suggestions:
-            lines.append("  ideas for new entries (no entry comes near; or aliases of one):")
-            lines += [f"  {yaml_item(alias)}  # asked {n}×" for alias, n in gap.suggestions]
+        if gap.suggestions:
+            key = "gaps.suggested" if gap.entry_id != NO_ENTRY else "gaps.new_entries"
+            lines.append("  " + word(lang, key))
+            lines += [f"  {yaml_item(alias)}  # {word(lang, 'gaps.asked', n=n)}"
+                      for alias, n in gap.suggestions]
     return lines
 
 
-_HOW = {"spelling": "spelt like one of its names", "shown": "the citizen was shown it next"}
-
-
-def format_analysis(analysis: Analysis, examples: int, root: Path | None = None) -> list[str]:
+def format_analysis(analysis: Analysis, examples: int, root: Path | None = None,
+                    lang: str = "en") -> list[str]:
     """Groups by entry, then places to add to offices, then the off-topic questions."""
-    lines = format_gaps(analysis.gaps, examples, root)
+    lines = format_gaps(analysis.gaps, examples, root, lang)
     if analysis.places:
-        lines += ["", "place names not recognised (add under the office's `old_names:` in "
-                      "offices.yaml):"]
+        lines += ["", word(lang, "gaps.places")]
         for gap in analysis.places:
             if gap.office is not None:
-                lines.append(f"  {gap.office.id} — {gap.office.name}  ({_HOW[gap.how]})")
+                how = word(lang, f"gaps.how.{gap.how}")
+                lines.append(f"  {gap.office.id} — {gap.office.name}  ({how})")
             else:
-                lines.append("  ? — no office found: look up which commune or ward it became "
-                             "part of in 2025, and add it there")
-            lines.append(f"  {yaml_item(gap.name)}  # asked {len(gap.questions)}×")
+                lines.append("  " + word(lang, "gaps.no_office"))
+            lines.append(f"  {yaml_item(gap.name)}  # "
+                         + word(lang, "gaps.asked", n=len(gap.questions)))
             for text, n in Counter(q.text for q in gap.questions).most_common(examples):
                 lines.append(f"    {n}× {text!r}")
     if analysis.offtopic:
-        lines += ["", f"off-topic — {len(analysis.offtopic)} questions about what the bot is not "
-                      "for (nothing to add to the knowledge base):"]
+        lines += ["", word(lang, "gaps.offtopic", n=len(analysis.offtopic))]
         for text, n in Counter(q.text for q in analysis.offtopic).most_common(examples):
             lines.append(f"    {n}× {text!r}")
     return lines
@@ -561,7 +555,7 @@ def _shown(path: Path | None, root: Path | None) -> str:
 @click.option("--examples", default=5, show_default=True, type=int,
               help="Questions shown per entry.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default=None,
-              help="Language of the hand-over section (default DEFAULT_LOCALE).")
+              help="Language of the listing (default DEFAULT_LOCALE).")
 def gaps_command(days: int, threshold: float, examples: int, lang: str | None) -> None:
     """List questions the bot declined, asked back about or answered unsure, by nearest entry,
     with aliases to paste into that entry's YAML."""
@@ -576,14 +570,13 @@ def gaps_command(days: int, threshold: float, examples: int, lang: str | None) -
         raise click.ClickException(str(exc)) from None
     lang = lang or settings.default_locale
     if not settings.db_path.exists():
-        click.echo(f"no questions logged yet ({settings.db_path} does not exist)")
+        click.echo(word(lang, "gaps.no_database", path=str(settings.db_path)))
         return
     kb: KnowledgeBase | None
     try:
         kb = load_knowledge(settings.knowledge_dir)
     except KnowledgeError as exc:
-        click.echo(f"warning: knowledge base has {len(exc.problems)} error(s); "
-                   "suggestions are not checked against existing aliases", err=True)
+        click.echo(word(lang, "gaps.kb_errors", n=len(exc.problems)), err=True)
         kb = None
     store = Store(settings.db_path)
     try:
@@ -593,10 +586,11 @@ def gaps_command(days: int, threshold: float, examples: int, lang: str | None) -
     finally:
         store.close()
     analysis = analyse(questions, kb, shown)
-    window = f"the last {days} days" if days > 0 else "everything logged"
-    click.echo(f"{len(questions)} questions not answered well ({window}; declined, asked back, "
-               f"or answered below confidence {threshold}) in {analysis.groups} groups")
-    for line in format_analysis(analysis, examples, settings.knowledge_dir):
+    window = (word(lang, "gaps.window_days", days=days) if days > 0
+              else word(lang, "gaps.window_all"))
+    click.echo(word(lang, "gaps.head", n=len(questions), window=window, threshold=threshold,
+                    groups=analysis.groups))
+    for line in format_analysis(analysis, examples, settings.knowledge_dir, lang):
         click.echo(line)
     for line in learned_lines(learn(answered, kb, lang), lang):
         click.echo(line)
