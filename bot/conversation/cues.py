@@ -74,8 +74,10 @@ def sections_in(folded: str) -> tuple[Section, ...]:
     padded = f" {folded} "
     found: list[tuple[int, Section]] = []
     taken: list[tuple[int, int]] = []
-    for cue, section in _CUES:
-        for match in re.finditer(rf"(?<= ){re.escape(cue)}(?= )", padded):
+    for cue, pattern, section in _CUES:
+        if cue not in padded:
+            continue
+        for match in pattern.finditer(padded):
             span = (match.start(), match.end())
             if any(a < span[1] and span[0] < b for a, b in taken):
                 continue
@@ -88,7 +90,8 @@ def sections_in(folded: str) -> tuple[Section, ...]:
     return tuple(s for s in ordered if s in SECTIONS)
 
 
-_CUES = sorted(((c, s) for s, cs in SECTION_CUES.items() for c in cs), key=lambda p: -len(p[0]))
+_CUES = [(c, re.compile(rf"(?<= ){re.escape(c)}(?= )"), s) for c, s in sorted(
+    ((c, s) for s, cs in SECTION_CUES.items() for c in cs), key=lambda p: -len(p[0]))]
 
 
 def sentences(text: str) -> list[str]:
