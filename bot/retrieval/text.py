@@ -87,6 +87,7 @@ class Normaliser:
             if key:
                 self._table[key] = syn
         self._longest = max((len(k) for k in self._table), default=0)
+        self._first = frozenset(k[0] for k in self._table)  # most words start no term
         self.max_tokens = max_tokens
 
     def __call__(self, text: str) -> Normalised:
@@ -127,6 +128,8 @@ class Normaliser:
         return " ".join(out)
 
     def _match(self, tokens: Sequence[Token], start: int) -> tuple[Synonym | None, int]:
+        if tokens[start].folded not in self._first:
+            return None, 0
         for n in range(min(self._longest, len(tokens) - start), 0, -1):
             key = tuple(t.folded for t in tokens[start : start + n])
             syn = self._table.get(key)
