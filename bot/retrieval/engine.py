@@ -46,7 +46,7 @@ class Tuning:
     weight_bigram: float = 1.2
     weight_trigram: float = 0.15
     pool: int = 20  # candidates that get a confidence …
-    pool_floor: float = 0.2  # … among those within this share of the best BM25 score
+    pool_floor: float = 0.3  # … among those within this share of the best BM25 score
     typo_cutoff: float = 74.0
     max_corrections: int = 8  # per question: bounds the cost of a long garbled message
     answer_at: float = 0.55  # confidence needed to answer
