@@ -97,7 +97,7 @@ async def test_the_session_cookie_is_httponly_samesite_and_pseudonymous(
     response, _ = await client.open_chat()
     cookie = SimpleCookie(response.headers["Set-Cookie"])[COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
-    assert int(cookie["max-age"]) == 24 * 3600
+    assert 24 * 3600 - 2 <= int(cookie["max-age"]) <= 24 * 3600  # what is left of a new session
     session_id = cookie.value.split(".")[0]
     await client.say("xin chào")
     users = [r[0] for r in running.services.store.db.execute("SELECT ref FROM users")]
