@@ -109,11 +109,11 @@ class EntryBase(Strict):
         return [str(u) for u in items]
 
 
-class ProcedureEnglish(Strict):
-    """The English text of a procedure: the same facts as the Vietnamese parts, part for part."""
+class ProcedureText(Strict):
+    """The parts of a procedure a citizen reads, in one language."""
 
-    summary: Text | None = None
     agency: Text
+    summary: Text | None = None
     steps: list[Text] = Field(default_factory=list)
     documents: list[Text | DocumentGroup] = Field(default_factory=list)
     processing_time: Text | PerChannel | None = None
@@ -121,6 +121,10 @@ class ProcedureEnglish(Strict):
     result: Text | None = None
     conditions: Text | list[Text] | None = None
     legal_basis: list[Text] = Field(default_factory=list)
+
+
+class ProcedureEnglish(ProcedureText):
+    """The English text of a procedure: the same facts as the Vietnamese parts, part for part."""
 
 
 def _shape(value: object) -> object:
@@ -165,7 +169,7 @@ class AcceptedDifference(Strict):
     record: Text | None = None
 
 
-class Procedure(EntryBase):
+class Procedure(ProcedureText, EntryBase):
     kind: Literal["procedure"]
     code: Annotated[str, Field(pattern=CODE)] | None = None
     title: Text
@@ -174,15 +178,6 @@ class Procedure(EntryBase):
     level: Level
     online: Online
     online_url: HttpUrl | None = None
-    agency: Text
-    summary: Text | None = None
-    steps: list[Text] = Field(default_factory=list)
-    documents: list[Text | DocumentGroup] = Field(default_factory=list)
-    processing_time: Text | PerChannel | None = None
-    fee: Text | PerChannel | None = None
-    result: Text | None = None
-    conditions: Text | list[Text] | None = None
-    legal_basis: list[Text] = Field(default_factory=list)
     life_events: list[LifeEvent] = Field(default_factory=list)
     en: ProcedureEnglish | None = None
     accepted_differences: list[AcceptedDifference] = Field(default_factory=list)
