@@ -164,8 +164,12 @@ def letter(r: Reading) -> Understanding | None:
     swap it?'): the entry its sentences name."""
     size = len(r.text.split())
     several = len(cues.sentences(r.text)) >= 2 and size > SHORT_FOLLOW_UP_WORDS
-    if r.result.decision == "answer" or not (several or size > cues.LONG_LETTER_WORDS):
+    if not (several or size > cues.LONG_LETTER_WORDS):
         return None
+    best = r.result.best
+    if r.result.decision == "answer" and best and set(r.content) & r.engine.name_words(
+            best.entry_id):
+        return None  # the question names it by a word of its own, not only by "giấy tờ"
     body = r.engine.places.without(r.text, list(r.offices)) if r.offices else r.text
     topic = letter_topic(r.engine, body, r.question)
     return r.said("question", topic, r.offices) if topic else None
