@@ -182,6 +182,9 @@ def named_entry(r: Reading) -> Understanding | None:
     focus = r.state.focus_entry
     if best.entry_id == focus and r.sections:
         return r.said("follow-up", focus, r.offices)
+    if focus and r.short and not set(r.content) & r.engine.name_words(best.entry_id):
+        # named only by a section's words ('cháu ở Hà Nội thì làm trên VNeID được không')
+        return r.said("follow-up", focus, r.offices)
     kind: Act = "question" if best.entry_id != focus else "follow-up"
     return r.said(kind, best.entry_id, r.offices)
 
