@@ -9,6 +9,7 @@ import click
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.knowledge.messages import Translate
 
 
@@ -28,6 +29,16 @@ def staff_words() -> Translate:
     from bot.conversation.i18n import I18n
 
     return I18n(LOCALES_DIR).gettext
+
+
+def knowledge_or_exit(root: Path, lang: str, t: Translate) -> KnowledgeBase:
+    """The knowledge base, or every problem in the staff's words and the command ends."""
+    try:
+        return load_knowledge(root)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            click.echo(problem.render(lang, t), err=True)
+        raise click.ClickException(t(lang, "kb.check.failed", n=len(exc.problems))) from None
 
 
 def shown(path: Path, root: Path) -> str:

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import LANG_OPTION, settings_or_exit, staff_words
+from bot.cli.common import LANG_OPTION, knowledge_or_exit, settings_or_exit, staff_words
 from bot.knowledge import spreadsheet
-from bot.knowledge.loader import KnowledgeError, load_knowledge
 
 
 @click.command(name="export")
@@ -21,12 +20,7 @@ def export_command(file: Path, knowledge_dir: Path | None, lang: str | None) -> 
     settings = settings_or_exit(knowledge_dir=knowledge_dir)
     lang = lang or settings.default_locale
     t = staff_words()
-    try:
-        kb = load_knowledge(settings.knowledge_dir)
-    except KnowledgeError as exc:
-        for problem in exc.problems:
-            click.echo(problem.render(lang, t), err=True)
-        raise click.ClickException(t(lang, "kb.check.failed", n=len(exc.problems))) from None
+    kb = knowledge_or_exit(settings.knowledge_dir, lang, t)
     try:
         counts = spreadsheet.export(kb, file)
     except spreadsheet.ExportError as exc:

@@ -15,12 +15,12 @@ from typing import Any
 
 import click
 
-from bot.cli.common import LANG_OPTION, settings_or_exit, shown, staff_words
+from bot.cli.common import LANG_OPTION, knowledge_or_exit, settings_or_exit, shown, staff_words
 from bot.importer import tables
 from bot.importer.command import read_lines
 from bot.importer.record import online_of
 from bot.knowledge import yamlfile
-from bot.knowledge.loader import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.messages import Translate
 from bot.knowledge.schema import Procedure
 from bot.knowledge.verify import Difference, NationalRecord, Verdict, verdict
@@ -144,12 +144,7 @@ def verify_command(data: Path | None, knowledge_dir: Path | None, lang: str | No
     path = data or (ROOT / DEFAULT_DATA).resolve()
     if not path.is_file():
         raise click.ClickException(t(lang, "kb.verify.no_data", data=str(path)))
-    try:
-        kb = load_knowledge(settings.knowledge_dir)
-    except KnowledgeError as exc:
-        for problem in exc.problems:
-            click.echo(problem.render(lang, t), err=True)
-        raise click.ClickException(t(lang, "kb.check.failed", n=len(exc.problems))) from None
+    kb = knowledge_or_exit(settings.knowledge_dir, lang, t)
     codes = {e.code for e in kb.procedures if e.code}
     records = read_records(path, {c for c in codes if c})
     sys.exit(1 if run_verify(kb, settings.knowledge_dir, records, path, lang, t) else 0)
