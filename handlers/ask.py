@@ -17,7 +17,8 @@ from bot.conversation.understanding import Understanding
 from bot.knowledge.schema import Procedure
 from bot.retrieval.engine import Result
 from bot.retrieval.text import fold
-from handlers.views import entry_reply, entry_title, info, office_reply, section_reply
+from handlers.offices import details
+from handlers.views import entry_reply, entry_title, info, section_reply
 
 ANSWERING = frozenset({"question", "follow-up", "place", "clarify", "decline", "empty"})
 DECLINES_BEFORE_HANDOFF = 2
@@ -78,15 +79,7 @@ async def _about_entry(turn: Turn, understood: Understanding) -> list[Reply]:
 
 
 async def _offices(turn: Turn, understood: Understanding, rated: bool = True) -> Reply:
-    offices = list(understood.offices[:3])
-    answer_id = None
-    if rated:
-        store, inc = turn.store, turn.incoming
-        answer_id = await store.call(
-            lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
-        )
-    await turn.remember(focus_office=offices[0].id)
-    return office_reply(turn, offices, answer_id)
+    return await details(turn, list(understood.offices[:3]), rated)
 
 
 def _question_log(understood: Understanding, decision: str) -> dict[str, Any]:

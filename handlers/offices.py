@@ -33,22 +33,26 @@ async def handle(turn: Turn) -> list[Reply]:
     offices = turn.services.knowledge.kb.offices
     if isinstance(inc.action, ShowOffice):
         chosen = [o for o in offices if o.id == inc.action.office_id]
-        return [await _details(turn, chosen)] if chosen else [office_menu(turn, offices,
+        return [await details(turn, chosen)] if chosen else [office_menu(turn, offices,
                                                                           "office.list")]
     query = inc.args if inc.command else ""
     found = turn.services.knowledge.engine.places.find(query, context=True) if query else []
     if found:
-        return [await _details(turn, found[:3])]
+        return [await details(turn, found[:3])]
     if query:
         return [office_menu(turn, offices, "office.not_found")]
     return [office_menu(turn, offices, "office.choose")]
 
 
-async def _details(turn: Turn, offices: list[Office]) -> Reply:
-    store, inc = turn.store, turn.incoming
-    answer_id = await store.call(
-        lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
-    )
+async def details(turn: Turn, offices: list[Office], rated: bool = True) -> Reply:
+    """The offices shown (and, ``rated``, logged as an answer to rate); the first is the office
+    the chat is now about."""
+    answer_id = None
+    if rated:
+        store, inc = turn.store, turn.incoming
+        answer_id = await store.call(
+            lambda: store.log_answer(inc.user, inc.channel, "office", None, offices[0].id)
+        )
     await turn.remember(focus_office=offices[0].id)
     return office_reply(turn, offices, answer_id)
 
