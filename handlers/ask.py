@@ -13,7 +13,7 @@ from typing import Any
 from bot.conversation.actions import AskPerson, Meaning, NoneOfThese, ShowEntry
 from bot.conversation.dialog import Route, Turn
 from bot.conversation.replies import Button, Presents, Reply
-from bot.conversation.understanding import Understanding
+from bot.conversation.understanding import Understanding, understand
 from bot.knowledge.schema import Procedure
 from bot.retrieval.engine import Result
 from bot.retrieval.text import fold
@@ -145,8 +145,6 @@ async def _action(turn: Turn, action: NoneOfThese | Meaning) -> list[Reply]:
     if syn and action.choice < len(syn[0].ambiguous):
         meaning = syn[0].ambiguous[action.choice]
         text = " ".join(meaning if fold(w) == fold(syn[0].term) else w for w in text.split())
-    from bot.conversation.understanding import understand
-
     understood = understand(text, turn.state, engine, turn.services.settings.max_message_chars)
     return await answer(turn, understood)
 
