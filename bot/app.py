@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -31,6 +32,7 @@ from bot.knowledge.holder import KnowledgeHolder, ReloadOutcome
 from bot.retrieval.engine import Engine
 from bot.store.inbox import inbox_job
 from bot.store.retention import retention_job
+from bot.store.shared import open_shared
 from bot.store.store import Store
 from handlers import ROUTES
 
@@ -38,16 +40,20 @@ log = logging.getLogger(__name__)
 
 PluginFactory = Callable[[Settings, Services, Dialog], ChannelPlugin]
 BackgroundJob = Callable[[Services], Coroutine[Any, Any, None]]
+POLLER_SECONDS = 30.0  # the poller's lease (renewed while it polls)
+ALERT_ONCE_SECONDS = 600.0  # the same alert from several workers reaches the officials once
 
 
 
 def build_services(settings: Settings) -> Services:
     knowledge = KnowledgeHolder(settings.knowledge_dir, Engine)
-    store = Store(settings.db_path)
+    store = Store(settings.store_target)
     renderer = Renderer(I18n(LOCALES_DIR))
     desk = Desk(settings, store, renderer, knowledge)  # hand-over tickets to staff
+    shared = open_shared(settings)
+    store.cache_users = not shared.coordinated  # several workers: read each chat's state
     return Services(settings=settings, knowledge=knowledge, store=store, renderer=renderer,
-                    desk=desk)
+                    desk=desk, shared=shared)
 
 
 def build_dialog(services: Services) -> Dialog:
@@ -103,6 +109,9 @@ class Runtime:
         head = services.renderer.t(lang, "reload.failed")
         said = (p.render(lang, services.renderer.t) for p in outcome.problems[:20])
         text = "\n".join([head, *(f"- {line}" for line in said)])
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        if await services.shared.acquire(f"alert:{digest}", ALERT_ONCE_SECONDS) is None:
+            return  # another worker has told the officials already
         for channel in self.channels:
             await channel.notify_admins(text)
 
@@ -155,6 +164,7 @@ def make_app(settings: Settings, services: Services | None = None,
                 for channel in channels:
                     await channel.stop()
                 services.store.close()
+                await services.shared.close()
 
     app.cleanup_ctx.append(lifetime)
     return app
@@ -163,8 +173,9 @@ def make_app(settings: Settings, services: Services | None = None,
 def run_server(settings: Settings) -> None:
     app = make_app(settings)
     log.info("serving on %s:%s", settings.host, settings.port)
+    several = settings.redis_url is not None  # workers may share the port (SO_REUSEPORT)
     web.run_app(app, host=settings.host, port=settings.port, shutdown_timeout=10,
-                print=None, handle_signals=True)
+                print=None, handle_signals=True, reuse_port=several or None)
 
 
 async def run_polling(settings: Settings) -> None:
@@ -178,16 +189,42 @@ async def run_polling(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        channel = TelegramChannel(settings, services, build_dialog(services))
-        async with Runtime(services, [channel]).running():
-            await channel.run_polling(stop)
+        async with sole_poller(services):
+            channel = TelegramChannel(settings, services, build_dialog(services))
+            async with Runtime(services, [channel]).running():
+                await channel.run_polling(stop)
     except TelegramStartError as exc:
         raise SystemExit(f"telegram: {exc}") from None
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         services.store.close()
+        await services.shared.close()
     log.info("telegram polling stopped")
+
+
+@contextlib.asynccontextmanager
+async def sole_poller(services: Services) -> AsyncIterator[None]:
+    """Telegram lets one process poll a bot: with several workers (REDIS_URL), the second poller
+    stops at once and says so."""
+    lease = await services.shared.acquire("telegram:poller", POLLER_SECONDS)
+    if lease is None:
+        raise SystemExit("telegram: another worker is already polling this bot (Telegram allows "
+                         "one poller); run several workers behind the webhook (PUBLIC_URL)")
+
+    async def keep() -> None:
+        while await services.shared.renew(lease, POLLER_SECONDS):
+            await asyncio.sleep(POLLER_SECONDS / 3)
+        log.error("telegram: the poller's lease was lost")
+
+    keeper = asyncio.create_task(keep())
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await services.shared.release(lease)
 
 
 async def run_chat(settings: Settings) -> None:

@@ -47,6 +47,14 @@ class Settings(BaseModel):
 
     knowledge_dir: Path = Field(DEFAULT_KNOWLEDGE_DIR, description="Knowledge base folder")
     data_dir: Path = Field(Path("data"), description="Folder for the SQLite file and tokens")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:port/db runs the store on "
+        "PostgreSQL; unset: SQLite in DATA_DIR",
+    )
+    redis_url: SecretStr | None = Field(
+        None, description="redis://host:port/db shared by several workers (per-chat order, "
+        "locks, flood counters, the Zalo token); unset: one process",
+    )
     default_locale: str = Field("vi", pattern=r"^(vi|en)$", description="Language for new users")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Log level")
     kb_reload_seconds: float = Field(
@@ -163,6 +171,22 @@ class Settings(BaseModel):
             cleaned.append(text.removesuffix(default_port))  # as browsers write an origin
         return tuple(cleaned)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+                ("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (unset it to use SQLite)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
     @field_validator("office_hours")
     @classmethod
     def _office_hours(cls, value: str) -> str:
@@ -177,6 +201,18 @@ class Settings(BaseModel):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "dvcbot.sqlite3"
+
+    @property
+    def store_target(self) -> str | Path:
+        """Where the store lives: DATABASE_URL when set, else the SQLite file in DATA_DIR."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.db_path
+
+    @property
+    def store_missing(self) -> bool:
+        """No store to read yet (SQLite only: a PostgreSQL database is created by migrations)."""
+        return self.database_url is None and not self.db_path.exists()
 
     @property
     def telegram_enabled(self) -> bool:

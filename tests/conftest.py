@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import app as app_module
 from bot.app import build_dialog, build_services
 from bot.config import DEFAULT_KNOWLEDGE_DIR, Settings, load_settings
 from bot.conversation import actions
@@ -16,6 +17,9 @@ from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Incoming, Reply
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
 from bot.retrieval.engine import Engine
+from bot.store.shared import RedisShared
+from bot.store.store import Store
+from tests import backend
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -99,3 +103,60 @@ def chat(dialog: Dialog) -> Chat:
 @pytest.fixture
 async def anyio_backend() -> AsyncIterator[str]:  # pragma: no cover - not used, keeps plugins quiet
     yield "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _store_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DATABASE_URL set, every store of the test lives on PostgreSQL (tests/backend.py)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # settings the tests build never see it
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    if backend.SERVER is None:
+        return
+    schemas = backend.Schemas()
+    original = Store.__init__
+
+    def init(self: Store, path: Path | str) -> None:
+        original(self, schemas.target(path))
+
+    monkeypatch.setattr(Store, "__init__", init)
+    monkeypatch.setattr(Settings, "store_missing",
+                        property(lambda self: not schemas.has(self.db_path)))
+    if backend.REDIS is not None:  # several workers' mode: what they share lives in Redis
+        prefix = backend.fresh_prefix()
+        monkeypatch.setattr(app_module, "open_shared",
+                            lambda settings: RedisShared(backend.REDIS or "", prefix=prefix))
+
+
+# --- real servers (tests/servers.py) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """One Redis server for the session: REDIS_URL if set, else a throwaway one."""
+    from tests import servers
+
+    with servers.redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """The session's Redis server, its database emptied for this test (a REDIS_URL given to the
+    tests must be one they may empty)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_server_url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL server for the session: DATABASE_URL if set, else a throwaway cluster."""
+    from tests import servers
+
+    with servers.postgres_server() as url:
+        yield url

@@ -82,6 +82,8 @@ class FakeZalo:
         self.sent: list[dict[str, Any]] = []  # accepted messages: {"user_id", "message", "token"}
         self.errors: list[dict[str, Any]] = []  # refused sends: {"error", "message", "body"}
         self.refreshes = 0
+        self.token_requests = 0  # every request to the OAuth token endpoint, refused ones too
+        self.token_delay = 0.0  # seconds the token endpoint takes to answer
         self.refuse_templates: int | None = None  # an error code for every button template
         self.fail_next_with_500 = 0
         self.gate: asyncio.Event | None = None  # when set, sends wait until it is released
@@ -175,6 +177,8 @@ class FakeZalo:
     # --- OAuth v4: refresh the OA access token -----------------------------------------------
 
     async def _token(self, request: web.Request) -> web.Response:
+        self.token_requests += 1
+        await asyncio.sleep(self.token_delay)
         form = await request.post()
         if request.headers.get("secret_key") != APP_SECRET:
             return web.json_response({"error": -14005, "error_name": "Invalid secret key",

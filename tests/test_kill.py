@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
+from tests import backend
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.fake_zalo import (
     APP_ID,
@@ -273,23 +275,34 @@ def zl_duplicates(fake: FakeZalo, users: list[str]) -> int:
 # -- the store -------------------------------------------------------------------------------------
 
 
-def store_counts(db: Path, channel: str) -> dict[str, Any]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT event_id, state FROM inbox WHERE channel = ?",
-                            [channel]).fetchall()
-        journal = conn.execute("SELECT count(*) FROM inbox_journal").fetchone()[0]
-
-        def count(table: str, where: str = "") -> int:
-            sql = f"SELECT count(*) FROM {table} WHERE channel = ? {where}"
-            return int(conn.execute(sql, [channel]).fetchone()[0])
-
-        return {"events": {e for e, _ in rows}, "states": Counter(s for _, s in rows),
-                "questions": count("questions"), "answers": count("answers", "AND decision = "
-                                                                  "'answer'"),
-                "ratings": count("ratings"), "journal": journal}
+def query(target: Path | str, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows from the bot's store: its SQLite file, or its PostgreSQL schema (a URL)."""
+    if isinstance(target, str):
+        with psycopg.connect(target) as pg:
+            return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), params).fetchall()]
+    with sqlite3.connect(target) as conn:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
 
 
-def assert_exactly_once(db: Path, channel: str, ledger: Ledger) -> None:
+def store_counts(db: Path | str, channel: str) -> dict[str, Any]:
+    rows = query(db, "SELECT event_id, state FROM inbox WHERE channel = ?", [channel])
+    journal = query(db, "SELECT count(*) FROM inbox_journal", [])[0][0]
+
+    def count(table: str, where: str = "") -> int:
+        sql = f"SELECT count(*) FROM {table} WHERE channel = ? {where}"
+        return int(query(db, sql, [channel])[0][0])
+
+    return {"events": {e for e, _ in rows}, "states": Counter(s for _, s in rows),
+            "questions": count("questions"), "answers": count("answers", "AND decision = "
+                                                              "'answer'"),
+            "ratings": count("ratings"), "journal": journal}
+
+
+def store_of(env: dict[str, str]) -> Path | str:
+    return env.get("DATABASE_URL") or Path(env["DATA_DIR"]) / "dvcbot.sqlite3"
+
+
+def assert_exactly_once(db: Path | str, channel: str, ledger: Ledger) -> None:
     found = store_counts(db, channel)
     assert found["events"] == ledger.events[channel]  # every acknowledged event, nothing else
     assert found["states"] == Counter({"sent": len(ledger.events[channel])})  # all finished
@@ -304,7 +317,7 @@ def environment(tmp_path: Path, **more: str) -> dict[str, str]:
         shutil.copytree(DEFAULT_KNOWLEDGE_DIR, knowledge)  # a snapshot: others may edit the KB
     return {"PATH": os.environ.get("PATH", ""), "DATA_DIR": str(tmp_path / "data"),
             "KNOWLEDGE_DIR": str(knowledge), "PSEUDONYM_KEY": "test-key-123456",
-            "LOG_LEVEL": "WARNING", "WEB_ENABLED": "false", **more}
+            "LOG_LEVEL": "WARNING", "WEB_ENABLED": "false", **backend.child_env(), **more}
 
 
 # -- the tests -------------------------------------------------------------------------------------
@@ -349,7 +362,7 @@ async def test_kill_9_on_the_telegram_webhook_and_zalo(tmp_path: Path) -> None:
             await bot.stop()
             await zalo.close()
     assert bot.starts == 1 + len(KILLS)
-    db = tmp_path / "data" / "dvcbot.sqlite3"
+    db = store_of(env)
     assert_exactly_once(db, "telegram", ledger)
     assert_exactly_once(db, "zalo", ledger)
     assert ledger.questions["telegram"] == ledger.presses["telegram"] == CHATS * ROUNDS
@@ -388,7 +401,7 @@ async def test_kill_9_while_polling_telegram(tmp_path: Path) -> None:
     assert bot.starts == 1 + len(KILLS)
     pushed = {int(e) for e in ledger.events["telegram"]}
     assert pushed <= set(telegram.delivered_at)  # every update was handed to the bot
-    assert_exactly_once(tmp_path / "data" / "dvcbot.sqlite3", "telegram", ledger)
+    assert_exactly_once(store_of(env), "telegram", ledger)
     print(f"kill -9 ×{len(KILLS)} while polling: repeats {tg_duplicates(telegram, chats)} of "
           f"{bot.unconfirmed('telegram')} unconfirmed")
     assert 0 <= tg_duplicates(telegram, chats) <= bot.unconfirmed("telegram")

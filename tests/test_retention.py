@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 
 import pytest
-from sqlite_utils import Database
 
 from bot.app import build_services, default_jobs
 from bot.config import Settings
@@ -15,17 +14,17 @@ from bot.conversation.dialog import Services
 from bot.reports.indicator import summarise
 from bot.store import retention
 from bot.store.retention import Purged, purge, retention_job, run_once
-from bot.store.store import Store
+from bot.store.store import Store, StoreDatabase
 from tests.test_satisfaction import JAN_FEB, at, figures, seed
 
 NOW = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def comment(db: Database, ts: str, text: str) -> None:
+def comment(db: StoreDatabase, ts: str, text: str) -> None:
     db.table("comments").insert({"answer_id": 1, "ts": ts, "text": text})
 
 
-def processed(db: Database, ts: str, event_id: str) -> None:
+def processed(db: StoreDatabase, ts: str, event_id: str) -> None:
     db.table("processed").insert({"channel": "telegram", "event_id": event_id, "ts": ts})
 
 
@@ -40,7 +39,7 @@ def store(services: Services) -> Store:
     return services.store
 
 
-def texts(db: Database) -> list[str | None]:
+def texts(db: StoreDatabase) -> list[str | None]:
     return [row[0] for row in db.execute("SELECT text FROM questions ORDER BY id").fetchall()]
 
 

@@ -13,7 +13,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from bot.app import build_dialog, build_services
 from bot.config import Settings
@@ -30,6 +29,7 @@ from bot.reports.indicator import (
     week_of,
     wilson,
 )
+from bot.store.store import StoreDatabase
 from tests.conftest import Chat
 
 JAN_FEB = Period(dt.date(2026, 1, 1), dt.date(2026, 2, 28))
@@ -45,7 +45,7 @@ def at(day: str, hour: int = 9, minute: int = 0) -> str:
     return local.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def rate(db: Database, ts: str, channel: str, entry: str | None, field: str, value: int,
+def rate(db: StoreDatabase, ts: str, channel: str, entry: str | None, field: str, value: int,
          satisfied: bool, office: str | None = None, reason: str | None = None) -> int:
     """An answer and its rating at ``ts``, the way the feedback handler stores them."""
     answer_id = db.table("answers").insert({
@@ -63,14 +63,14 @@ def rate(db: Database, ts: str, channel: str, entry: str | None, field: str, val
     return answer_id
 
 
-def ask(db: Database, ts: str, text: str, decision: str, entry: str | None = None) -> None:
+def ask(db: StoreDatabase, ts: str, text: str, decision: str, entry: str | None = None) -> None:
     db.table("questions").insert({
         "ts": ts, "user_ref": "u", "channel": "telegram", "text": text, "decision": decision,
         "entry_id": entry, "confidence": None, "section": None, "candidates": "[]",
     })
 
 
-def seed(db: Database) -> None:
+def seed(db: StoreDatabase) -> None:
     """The dataset every figure below is computed from by hand.
 
     A  khai-sinh, Hộ tịch, telegram, 5–9 Jan (W02): 9 ratings, 7 satisfied (2 × reason "sai")
@@ -108,13 +108,13 @@ def seed(db: Database) -> None:
 
 
 @pytest.fixture
-def db(services: Services) -> Database:
+def db(services: Services) -> StoreDatabase:
     seed(services.store.db)
     return services.store.db
 
 
 @pytest.fixture
-def summary(db: Database, services: Services) -> Summary:
+def summary(db: StoreDatabase, services: Services) -> Summary:
     return summarise(db, JAN_FEB, names_from(services.knowledge.kb))
 
 
@@ -193,7 +193,7 @@ def test_weeks_and_months_use_vietnam_time(summary: Summary) -> None:
     }
 
 
-def test_period_boundary_is_the_local_day(db: Database) -> None:
+def test_period_boundary_is_the_local_day(db: StoreDatabase) -> None:
     january = summarise(db, Period(dt.date(2026, 1, 1), dt.date(2026, 1, 31)))
     assert (january.overall.ratings, january.overall.satisfied) == (21, 18)
     first_of_feb = summarise(db, Period(dt.date(2026, 2, 1), dt.date(2026, 2, 1)))
@@ -222,7 +222,7 @@ def test_usage_figures(summary: Summary) -> None:
     assert usage.top_unanswered == (("gia xang hom nay", 2), ("số điện thoại người yêu cũ", 1))
 
 
-def test_empty_period(db: Database) -> None:
+def test_empty_period(db: StoreDatabase) -> None:
     march = summarise(db, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)))
     assert figures(march.overall) == (0, 0, None, None, None)
     assert march.overall.too_few
@@ -233,7 +233,7 @@ def test_empty_period(db: Database) -> None:
     assert march.usage.top_entries == () and march.usage.top_unanswered == ()
 
 
-def test_without_knowledge_names_ids_are_shown(db: Database) -> None:
+def test_without_knowledge_names_ids_are_shown(db: StoreDatabase) -> None:
     plain = summarise(db, JAN_FEB, Names())
     assert [g.label for g in plain.groups["procedure"]] == ["cap-so-do", "khai-sinh"]
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.store.shared import Shared
+
 Verdict = Literal["ok", "notice", "drop"]
 SWEEP_EVERY = 10_000  # buckets; idle (full) buckets are forgotten when there are more
 
@@ -65,3 +67,23 @@ class FloodGate:
         for chat in full:
             del self._buckets[chat]
         self._next_sweep = max(SWEEP_EVERY, 2 * len(self._buckets))
+
+
+class SharedFloodGate:
+    """The same limit counted for all workers (REDIS_URL): a fixed window per chat that starts
+    at its first message; the first message past the limit gets the notice, the rest are dropped
+    until the window ends."""
+
+    def __init__(self, shared: Shared, channel: str, limit: int, window: float) -> None:
+        self.shared = shared
+        self.channel = channel
+        self.limit = limit
+        self.window = window
+        self.dropped = 0
+
+    async def admit(self, chat: Hashable) -> Verdict:
+        count = await self.shared.hit(f"flood:{self.channel}:{chat}", self.window)
+        if count <= self.limit:
+            return "ok"
+        self.dropped += 1
+        return "notice" if count == self.limit + 1 else "drop"

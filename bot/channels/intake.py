@@ -9,23 +9,39 @@ Shared by Telegram (webhook and polling) and Zalo; the platform parts are an ``A
 
 ``recover`` (at start-up) hands what an earlier run left to the same lanes: unfinished events are
 handled again (their journaled writes are not repeated), undelivered replies are sent.
+
+**Several workers** (``REDIS_URL`` set, ``Shared.coordinated``): any worker may accept any event
+of a chat, so a chat's events are handed over through the inbox rather than held in memory.
+Accepting an event queues a *drain* of its chat: the worker takes the chat's lock (shared, with a
+lease renewed while it works), handles the chat's unfinished events from the inbox in arrival
+order, waits until their replies are delivered and that is committed, releases the lock, and
+looks once more (an event accepted by another worker while the lock was held is seen then).  A
+worker that finds the lock taken leaves the event to its holder.  Every worker also sweeps the
+inbox every ``SWEEP_SECONDS`` for chats left unfinished (their worker died; its lease runs out
+after ``LOCK_SECONDS``), counting each such try so that an event that keeps killing workers is
+set aside.  Flood control counts for all workers together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from bot.channels.flood import FloodGate
+from bot.channels.flood import FloodGate, SharedFloodGate, Verdict
 from bot.channels.lanes import Lanes
 from bot.config import Settings
 from bot.conversation import actions
+from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Button, Reply
-from bot.store.inbox import Arrival, EventKey, Inbox, handling
+from bot.store.inbox import Arrival, EventKey, Inbox, Pending, handling
+from bot.store.shared import Lease, LocalShared, Shared
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +49,9 @@ log = logging.getLogger(__name__)
 E = TypeVar("E")
 Progress = Callable[[int, bool], None]  # (messages delivered so far, all of them)
 Admission = Literal["new", "duplicate", "dropped"]
+LOCK_SECONDS = 15.0  # a chat's lock outlives its worker by at most this long
+SWEEP_SECONDS = 3.0  # how often each worker looks for chats a dead worker left unfinished
+DELIVERY_SECONDS = 120.0  # longest wait for a reply's delivery before the chat is let go
 
 
 @dataclass
@@ -77,22 +96,42 @@ class Item(Generic[E]):
 
 
 class Intake(Generic[E]):
-    def __init__(self, adapter: Adapter[E], store: Store, settings: Settings) -> None:
+    def __init__(self, adapter: Adapter[E], store: Store, settings: Settings,
+                 shared: Shared | None = None) -> None:
         self.adapter = adapter
         self.channel = adapter.name
         self.store = store
         self.inbox = Inbox.of(store)
+        self.shared = shared or LocalShared()
+        self.coordinated = self.shared.coordinated
         self.gate = FloodGate(settings.flood_limit, settings.flood_window_seconds)
+        self.shared_gate = SharedFloodGate(self.shared, self.channel, settings.flood_limit,
+                                           settings.flood_window_seconds)
         self.lanes = Lanes(f"{adapter.name}-events")
         self.unconfirmed = 0  # reply messages found unconfirmed at start-up (sent again)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._key = settings.pseudonym_key.get_secret_value()
+
+    def chat_of(self, event: E) -> str:
+        """The chat as the inbox keeps it: a pseudonym, never the platform's id."""
+        return self._chat(self.adapter.target(event))
+
+    def _chat(self, target: str | int) -> str:
+        return user_ref(self._key, f"{self.channel}-chat", str(target))
+
+    async def _admit(self, chat: str | int) -> Verdict:
+        if self.coordinated:
+            return await self.shared_gate.admit(chat)
+        return self.gate.admit(chat)
 
     async def accept(self, items: Sequence[Item[E]]) -> list[Admission]:
         """Commit events to the inbox, then queue the new ones in their chats' lanes."""
         arrivals = []
         for item in items:
-            verdict = self.gate.admit(self.adapter.target(item.event))
+            chat = self.chat_of(item.event)
+            verdict = await self._admit(chat)
             arrivals.append(Arrival(item.event_id, item.payload, dropped=verdict == "drop",
-                                    flood=verdict == "notice"))
+                                    flood=verdict == "notice", chat=chat))
         fresh = await self.inbox.accept(self.channel, arrivals)
         admitted: list[Admission] = []
         for item, arrival, new in zip(items, arrivals, fresh, strict=True):
@@ -102,13 +141,18 @@ class Intake(Generic[E]):
                 admitted.append("dropped")
             else:
                 admitted.append("new")
-                self._submit(EventKey(self.channel, item.event_id), item.event, arrival.flood)
+                if self.coordinated:
+                    self._drain_chat(arrival.chat or "")
+                else:
+                    self._submit(EventKey(self.channel, item.event_id), item.event,
+                                 arrival.flood)
         return admitted
 
     def _submit(self, key: EventKey, event: E, flood: bool) -> None:
         self.lanes.submit(self.adapter.target(event), lambda: self._process(key, event, flood))
 
-    async def _process(self, key: EventKey, event: E, flood: bool) -> None:
+    async def _process(self, key: EventKey, event: E, flood: bool,
+                       delivered: asyncio.Future[None] | None = None) -> None:
         if flood:
             outcome = await self.adapter.notice(event)
         else:
@@ -117,16 +161,121 @@ class Intake(Generic[E]):
         outbox = encode(outcome) if outcome.replies else None
         await self.inbox.finish(key, outcome.save, outbox)
         if outcome.replies:
-            await self.adapter.send(outcome, 0, self._progress(key.event_id))
+            await self.adapter.send(outcome, 0, self._progress(key.event_id, delivered))
+        elif delivered is not None:
+            delivered.set_result(None)
 
-    def _progress(self, event_id: str) -> Progress:
+    # -- several workers ---------------------------------------------------------------------
+
+    def _drain_chat(self, chat: str, swept: bool = False) -> None:
+        self.lanes.submit(chat, lambda: self._drain(chat, swept))
+
+    async def _drain(self, chat: str, swept: bool) -> None:
+        """Handle the chat's unfinished events while holding its lock (see the docstring)."""
+        name = f"chat:{self.channel}:{chat}"
+        while True:
+            lease = await self.shared.acquire(name, LOCK_SECONDS)
+            if lease is None:
+                return  # another worker has the chat: it looks again before letting go
+            keeper = asyncio.create_task(self._keep(lease))
+            again = resent = 0
+            try:
+                for row in await self.inbox.open_of(self.channel, chat):
+                    before = self.unconfirmed
+                    await self._run_row(row, swept)
+                    again += swept and row.state == "new"
+                    resent += self.unconfirmed - before
+                await self.store.call(_nothing)  # the delivery marks, before letting go
+            finally:
+                keeper.cancel()
+                await self.shared.release(lease)
+            if again or resent:
+                log.warning("inbox: %s: %d event(s) left unhandled by a worker that stopped are "
+                            "handled now; %d reply message(s) not confirmed as delivered are sent "
+                            "now (those on the wire when it stopped may arrive twice)",
+                            self.channel, again, resent)
+            if not await self.inbox.open_of(self.channel, chat):
+                return
+
+    async def _keep(self, lease: Lease) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(LOCK_SECONDS / 3)
+                if not await self.shared.renew(lease, LOCK_SECONDS):
+                    log.error("%s: the lock of %s was lost while held", self.channel, lease.name)
+                    return
+
+    async def _run_row(self, row: Pending, swept: bool) -> None:
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if row.state == "new":
+            if swept and not await self.inbox.attempt(self.channel, row.event_id):
+                return
+            event = self.adapter.read(row.payload) if row.payload else None
+            key = EventKey(self.channel, row.event_id, replay=True)
+            if event is None:
+                log.error("inbox: %s event %s cannot be read back; skipped", self.channel,
+                          row.event_id)
+                await self.inbox.finish(key, None, None)
+                return
+            await self._process(key, event, row.flood, delivered)
+        elif row.outbox:
+            outcome = decode(row.outbox)
+            if swept:
+                self.unconfirmed += max(0, self.adapter.units(outcome) - row.sent)
+            await self.adapter.send(outcome, row.sent, self._progress(row.event_id, delivered))
+        else:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(delivered, DELIVERY_SECONDS)
+
+    async def sweep(self, age: float = SWEEP_SECONDS) -> int:
+        """Drain every chat with an event older than ``age`` seconds left unfinished."""
+        before = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)).isoformat(
+            timespec="seconds")
+        chats = await self.inbox.open_chats(self.channel, before)
+        for chat in chats:
+            self._drain_chat(chat, swept=True)
+        return len(chats)
+
+    async def _adopt(self) -> None:
+        """Give a chat to unfinished events accepted without one (by an older version)."""
+        chats: dict[str, str] = {}
+        for row in await self.inbox.unassigned(self.channel):
+            event = self.adapter.read(row.payload) if row.payload else None
+            if event is not None:
+                chats[row.event_id] = self.chat_of(event)
+            elif row.outbox:
+                target = decode(row.outbox).to
+                chats[row.event_id] = self._chat(target)
+        if chats:
+            await self.store.call(self.inbox.assign, self.channel, chats)
+
+    async def _sweeping(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except Exception:  # a database that is away for a moment must not end the sweeps
+                log.exception("%s: the inbox sweep failed", self.channel)
+
+    def _progress(self, event_id: str,
+                  delivered: asyncio.Future[None] | None = None) -> Progress:
         def progress(sent: int, complete: bool) -> None:
             self.inbox.progress(self.channel, event_id, sent, complete)
+            if complete and delivered is not None and not delivered.done():
+                delivered.set_result(None)
 
         return progress
 
     async def recover(self) -> None:
-        """Hand what an earlier run left to the lanes: before new events, so order is kept."""
+        """Hand what an earlier run left to the lanes: before new events, so order is kept.
+        Several workers: sweep now, and every ``SWEEP_SECONDS`` from now on."""
+        if self.coordinated:
+            await self._adopt()
+            await self.sweep(age=0)
+            if self._sweeper is None:
+                self._sweeper = asyncio.create_task(self._sweeping(), name="inbox-sweep")
+            return
         pending = await self.inbox.pending(self.channel)
         again = 0
         for row in pending:
@@ -157,6 +306,11 @@ class Intake(Generic[E]):
 
     async def drain(self, timeout: float | None = None) -> int:
         """Wait for the lanes to empty; then the delivery marks are committed too."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         left = await self.lanes.drain(timeout)
         await self.store.call(_nothing)
         return left

@@ -197,7 +197,7 @@ def admin() -> None:
 def _store(settings: Settings) -> Any:
     from bot.store.store import Store
 
-    return Store(settings.db_path)
+    return Store(settings.store_target)
 
 
 @admin.command("add-user")

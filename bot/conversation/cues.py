@@ -29,6 +29,9 @@ LONG_LETTER_WORDS = 30  # longer messages are read for their question sentences
 POINTING = ("xa do", "phuong do", "cho do", "o do", "noi do", "xa nay", "phuong nay", "ben do",
             "that office", "there", "that one", "dac khu do")
 WHERE = ("o dau", "cho nao", "where", "dia chi")
+DONE_ENDS = ("roi", "r", "xong", "already")  # '… rồi.': done (mid-sentence 'rồi' is 'then')
+PARTICLES = ("a", "ah", "nhe", "nha", "ad", "oi")
+OTHER_TOPIC = ("con", "the con", "vay con", "a con", "con nua", "what about", "how about", "and")
 
 
 def folded_words(text: str) -> str:
@@ -141,6 +144,22 @@ def smalltalk_only(folded: str) -> Small | None:
                 found = found or act
     rest = [w for w in padded.split() if w not in FOLLOW_UP_WORDS]
     return found if found and not rest else None
+
+
+def turns_to_other(folded: str) -> bool:
+    """'còn …', 'thế còn …', 'what about …': the message opens on something other than what
+    was just talked about."""
+    padded = f"{' '.join(folded.split())} "
+    return any(padded.startswith(f"{cue} ") for cue in OTHER_TOPIC)
+
+
+def tells_done(folded: str) -> bool:
+    """A sentence about what was done already: 'đã …' ('đã đăng ký hộ kinh doanh'; not a
+    leading 'dạ', which is 'yes') or ending on 'rồi' / 'xong'."""
+    said = folded.split()
+    while said and said[-1] in PARTICLES:
+        said.pop()
+    return "da" in said[1:] or (bool(said) and said[-1] in DONE_ENDS)
 
 
 def points_back(folded: str) -> bool:

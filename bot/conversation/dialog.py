@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.config import Settings
@@ -21,6 +21,7 @@ from bot.conversation.understanding import Understanding, understand
 from bot.handoff.desk import Desk
 from bot.knowledge.holder import KnowledgeHolder
 from bot.retrieval.engine import Engine
+from bot.store.shared import LocalShared, Shared
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Services:
     store: Store
     renderer: Renderer
     desk: Desk | None = None  # hand-over to staff (bot/handoff); None: no tickets
+    shared: Shared = field(default_factory=LocalShared)  # what several workers share (Redis)
 
 
 @dataclass

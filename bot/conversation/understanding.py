@@ -10,15 +10,22 @@ in order and the first that holds wins:
 
 1. nothing but smalltalk → greeting / thanks / bye; asking for a person; a complaint;
 2. off-topic words and no procedure → off-topic;
-3. a short message with no topic word of its own → a follow-up on the entry in focus;
+3. a short message with no topic word of its own → a follow-up on the entry in focus (not
+   when a neighbour of the focus ranks above it);
 4. nothing but a place (or "that office") → the office;
-5. a long letter → the entry its sentences name (one that joins several named ones first);
-6. a procedure named with confidence → that entry (a new focus), with the office of a place;
+5. a long letter → the entry its sentences name (one that joins several named ones first;
+   not what a sentence says was done already when something else is named);
+6. a procedure named with confidence → that entry (a new focus), with the office of a place —
+   unless the message's own words are in another candidate's names, or it is a side match of
+   a short message the focus explains;
 7. a reply to "which one?" → the offered entry it names;
 8. several clauses → the clause that names a procedure;
-9. a short question the focus explains → a follow-up;
+9. a short question the focus explains (a longer one: explains more, nothing else close) →
+   a follow-up;
 10. a place with a procedure nobody recognised → the office;
-11. help, close candidates (which one?), empty, off-topic, else an honest decline.
+11. help; close candidates → the one that joins the others and the focus, the action named
+    right before the thing it acts on, the neighbour a "còn …" turns to, else "which one?";
+    empty, off-topic, else an honest decline.
 """
 
 from __future__ import annotations
@@ -41,9 +48,13 @@ SHORT_FOLLOW_UP_WORDS = 12
 LETTER_COVERED = 0.75  # a sentence of a letter names an entry when it holds most of its name …
 LETTER_CONFIDENCE = 0.6  # … with this confidence; the sentences that ask come first, and
 ASKED_COVERED, ASKED_CONFIDENCE = 0.6, 0.5  # name an entry with a little less
+BARE_QUESTION_COVERED = 0.7  # … a little less when the question names nothing itself
 ASKED_WORD_BONUS = 0.3  # a backstory entry whose name holds a word of the question
 OFF_TOPIC_BELOW = 0.25  # a message nothing in the knowledge base comes this close to
-FOCUS_EXPLAINS = 0.5  # share of a follow-up's own words found in the entry in focus
+JOINED_SHARE = 0.75  # a joining entry's name holds this share of each joined entry's title
+FOCUS_EXPLAINS = 0.5  # share of a follow-up's own words found in the entry in focus …
+LONGER_FOLLOW_UP_WORDS, LONGER_EXPLAINS = 20, 0.65  # … a longer one needs more of them
+FOCUS_KEEPS = 0.75  # the focus explains this much of a message a side match names
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,14 @@ class Reading:
 
     @property
     def short(self) -> bool:
-        return len(self.folded.split()) <= SHORT_FOLLOW_UP_WORDS
+        """A short message; a letter is not, though its question sentence may be."""
+        return len(self.folded.split()) <= SHORT_FOLLOW_UP_WORDS and (
+            len(self.text.split()) <= cues.LONG_LETTER_WORDS)
+
+    def focus_explains(self) -> float:
+        """Share of the message's own words the entry in focus explains (0 without a focus)."""
+        focus = self.state.focus_entry
+        return self.engine.explains(focus, list(self.content)) if focus else 0.0
 
 
 def understand(text: str, state: ChatState, engine: Engine, limit: int = 2000) -> Understanding:
@@ -145,7 +163,7 @@ def offtopic(r: Reading) -> Understanding | None:
 
 def bare_follow_up(r: Reading) -> Understanding | None:
     focus = r.state.focus_entry
-    if focus and not r.offices and not r.content and r.short:
+    if focus and not r.offices and not r.content and r.short and not _ranks_above_focus(r):
         return r.said("follow-up", focus)
     return None
 
@@ -182,11 +200,32 @@ def named_entry(r: Reading) -> Understanding | None:
     focus = r.state.focus_entry
     if best.entry_id == focus and r.sections:
         return r.said("follow-up", focus, r.offices)
+    own = _own_words_entry(r)
+    if own is not None and own != best.entry_id:
+        return r.said("question" if own != focus else "follow-up", own, r.offices)
     if focus and r.short and not set(r.content) & r.engine.name_words(best.entry_id):
         # named only by a section's words ('cháu ở Hà Nội thì làm trên VNeID được không')
         return r.said("follow-up", focus, r.offices)
+    if focus and r.short and best.explained < FOCUS_EXPLAINS and (
+            r.focus_explains() >= FOCUS_KEEPS):
+        # a side match ('công chứng' of a land sale) does not take the focus that explains it
+        return r.said("follow-up", focus, r.offices)
     kind: Act = "question" if best.entry_id != focus else "follow-up"
     return r.said(kind, best.entry_id, r.offices)
+
+
+def _own_words_entry(r: Reading) -> str | None:
+    """When the best candidate's names hold none of the message's own topic words, the
+    candidate within reach whose names hold most of them ('đánh giá cán bộ một cửa': the
+    survey, not the office hours that 'một cửa' matched)."""
+    own = set(r.content)
+    candidates = r.result.candidates
+    if not own or not candidates or own & r.engine.name_words(candidates[0].entry_id):
+        return None
+    reach = [c for c in candidates[1:] if c.confidence >= r.engine.tuning.clarify_at]
+    held = {c.entry_id: len(own & r.engine.name_words(c.entry_id)) for c in reach}
+    pick = max(held, key=lambda k: held[k], default=None)
+    return pick if pick is not None and held[pick] >= FOCUS_EXPLAINS * len(own) else None
 
 
 def chosen(r: Reading) -> Understanding | None:
@@ -217,10 +256,14 @@ def follow_up(r: Reading) -> Understanding | None:
     """A short question about a detail of the entry in focus ('hai đứa có phải cùng lên
     không'): its words are in that entry, and nothing else was recognised with confidence."""
     focus = r.state.focus_entry
-    if not focus or not r.short:
+    size = len(r.folded.split())
+    if not focus or size > LONGER_FOLLOW_UP_WORDS or _ranks_above_focus(r):
         return None
-    if r.engine.explains(focus, list(r.content)) >= FOCUS_EXPLAINS:
+    if r.short and r.focus_explains() >= FOCUS_EXPLAINS:
         return r.said("follow-up", focus, r.offices)
+    if not r.short:  # a longer one, when nothing else comes close
+        longer = r.result.decision == "decline" and r.focus_explains() >= LONGER_EXPLAINS
+        return r.said("follow-up", focus, r.offices) if longer else None
     if r.result.decision in ("answer", "clarify") or r.offices:
         return None
     strong = [c for c in r.result.candidates if c.entry_id != focus
@@ -229,6 +272,14 @@ def follow_up(r: Reading) -> Understanding | None:
     asks = cues.has_any(r.folded, ("ko", "khong", "k", "dc", "duoc", "phai", "co", "sao"))
     known = r.engine.knows_any(list(r.content))
     return r.said("follow-up", focus, r.offices) if asks and known and not strong else None
+
+
+def _ranks_above_focus(r: Reading) -> bool:
+    """Torn between a neighbour of the focus and the focus, the neighbour first ('sổ đỏ bị
+    mất thì cấp lại ở đâu' after first issue): not a follow-up, whatever the focus explains."""
+    offered = [c.entry_id for c in r.result.choices] if r.result.decision == "clarify" else []
+    return len(offered) >= 2 and offered[0] != r.state.focus_entry and (
+        r.state.focus_entry in offered)
 
 
 DOMINANT_COVERED, DOMINANT_CONFIDENCE, DOMINANT_GAP, DOMINANT_NAMED = 0.55, 0.45, 0.12, 2
@@ -262,16 +313,32 @@ def other_act(r: Reading) -> Understanding | None:
 
 
 def clarify(r: Reading) -> Understanding | None:
+    """Close candidates: the one that joins the others (with the focus: 'the health card
+    too?'), the action named before the thing it acts on, the neighbour a message turns to;
+    else "which one?"."""
     if r.result.decision != "clarify":
         return None
-    joiner = _joining(r.engine, {c.entry_id for c in r.result.choices})
-    if joiner in {c.entry_id for c in r.result.choices}:
-        return r.said("question", joiner)  # the procedure that joins the others offered
-    return r.said("clarify")
+    offered = [c.entry_id for c in r.result.choices]
+    talked = {*offered, *([r.state.focus_entry] if r.state.focus_entry else [])}
+    pick = (_joining(r.engine, talked, offered) or _head(r.engine, r.searched, offered)
+            or _other_than_focus(r, offered))
+    return r.said("question", pick) if pick else r.said("clarify")
+
+
+def _other_than_focus(r: Reading, offered: list[str]) -> str | None:
+    """'còn sổ mảnh khác bị mất thì …': a message that turns to something else ('còn', 'what
+    about'), torn between the entry in focus and a neighbour it ranks first, means the
+    neighbour — the focus was answered already."""
+    focus = r.state.focus_entry
+    if len(offered) < 2 or offered[0] == focus or offered[1] != focus:
+        return None
+    return offered[0] if cues.turns_to_other(r.folded) else None
 
 
 def empty(r: Reading) -> Understanding | None:
-    return r.said("empty") if r.result.decision == "empty" and not r.content else None
+    """Nothing but question words ('bao nhiêu tiền?'); a letter around them is not empty."""
+    bare = r.result.decision == "empty" and not r.content
+    return r.said("empty") if bare and len(r.text.split()) <= cues.LONG_LETTER_WORDS else None
 
 
 def unknown_topic(r: Reading) -> Understanding | None:
@@ -292,37 +359,72 @@ def letter_topic(engine: Engine, text: str, question: str) -> str | None:
     """The entry a long letter is about: the one a sentence names most surely (covering most of
     its name), preferring the sentences that ask; None when no sentence names one."""
     asked = cues.sentences(question)
-    named = _named(engine, asked, ASKED_COVERED, ASKED_CONFIDENCE)
+    named, scene = _named(engine, asked, ASKED_COVERED, ASKED_CONFIDENCE)
     if not named:  # the question only asks ('sửa ở đâu?'): the backstory names the thing …
-        named = _named(engine, [s for s in cues.sentences(text) if s not in asked],
-                       LETTER_COVERED, LETTER_CONFIDENCE, depth=3)
         verbs = set(topic_words(engine, engine.normalise.plain(question)))
+        covered = LETTER_COVERED if verbs else BARE_QUESTION_COVERED
+        named, scene = _named(engine, [s for s in cues.sentences(text) if s not in asked],
+                              covered, LETTER_CONFIDENCE, depth=3)
         for entry_id in named:  # … and the question's own words say which of them
             named[entry_id] += ASKED_WORD_BONUS * bool(verbs & engine.name_words(entry_id))
     if not named:
         return None
-    joiner = _joining(engine, set(named))
-    return joiner if joiner not in named and joiner else max(named, key=lambda k: named[k])
+    wanted = {k: v for k, v in named.items() if k not in scene} or named  # not what was done
+    joiner = _joining(engine, set(wanted))
+    return joiner if joiner not in named and joiner else max(wanted, key=lambda k: wanted[k])
 
 
-def _named(engine: Engine, sentences: list[str], covered: float, confidence: float,
-           depth: int = 1) -> dict[str, float]:
-    """The entries these sentences name (the best ``depth`` of each), with their confidence."""
+def _named(engine: Engine, sentences: list[str], covered: float,
+           confidence: float, depth: int = 1) -> tuple[dict[str, float], set[str]]:
+    """The entries these sentences name (the best ``depth`` of each), with their confidence,
+    and those named only by sentences that tell what was done already ('đã đăng ký hộ kinh
+    doanh được ba năm'): the scene, not what is asked when anything else is named."""
     named: dict[str, float] = {}
+    asked: set[str] = set()
     for sentence in sentences:
-        own = set(topic_words(engine, engine.normalise.plain(sentence)))
+        plain = engine.normalise.plain(sentence)
+        own = set(topic_words(engine, plain))
+        done = cues.tells_done(plain)
         for top in engine.ask(sentence).candidates[:depth]:
             if top.covered < covered or top.confidence < confidence:
                 continue
             if own & engine.name_words(top.entry_id):  # by a word of its own, not 'giấy tờ'
                 named[top.entry_id] = max(top.confidence, named.get(top.entry_id, 0.0))
-    return named
+                asked |= set() if done else {top.entry_id}
+    return named, set(named) - asked
 
 
-def _joining(engine: Engine, named: set[str]) -> str | None:
-    """An entry that joins several of the named ones (a 'liên thông' procedure whose related
-    entries are two or more of the things asked for)."""
+def _head(engine: Engine, question: str, offered: list[str]) -> str | None:
+    """Of entries named one right after the other ('sao y | cccd', 'công chứng | sổ đỏ'), the
+    first: Vietnamese puts the action before the thing it acts on."""
+    spans = {k: v for k, v in engine.spans(question, offered).items() if v}
+    if len(spans) < 2:
+        return None
+    head = min(spans, key=lambda k: min(spans[k]))
+    after = {start for k, v in spans.items() if k != head for start, _ in v}
+    return head if any(end in after for _, end in spans[head]) else None
+
+
+def _joining(engine: Engine, named: set[str], among: list[str] | None = None) -> str | None:
+    """An entry (of ``among``, else of all) that joins several of the named ones: a 'liên
+    thông' procedure whose related entries include two or more of the things asked for, each
+    named in its own name ('Liên thông khai sinh – thường trú – thẻ BHYT')."""
     if len(named) < 2:
         return None
-    best = max(engine.kb.entries.values(), key=lambda e: len(named & set(e.related)))
-    return best.id if len(named & set(best.related)) >= 2 else None
+    pool = [engine.kb.entries[i] for i in among] if among is not None else list(
+        engine.kb.entries.values())
+    joins = {e.id: _joined(engine, e.id, named & set(e.related)) for e in pool
+             if len(named & set(e.related)) >= 2}
+    best = max(joins, key=lambda k: joins[k], default=None)
+    return best if best is not None and joins[best] >= 2 else None
+
+
+def _joined(engine: Engine, joiner: str, related: set[str]) -> int:
+    """How many of these related entries the joiner names (most of their title's words)."""
+    own = engine.name_words(joiner)
+    count = 0
+    for entry_id in related:
+        title = [w for w in cues.folded_words(engine.kb.entries[entry_id].title).split()
+                 if w not in STOP_FOLDED]
+        count += bool(title) and sum(w in own for w in title) >= JOINED_SHARE * len(title)
+    return count

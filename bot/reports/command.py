@@ -66,9 +66,9 @@ def names_for(settings: Settings, lang: str) -> Names:
 
 
 def summary_for(settings: Settings, period: Period, lang: str) -> Summary:
-    if not settings.db_path.exists():
+    if settings.store_missing:
         raise click.ClickException(f"no database at {settings.db_path} (check DATA_DIR)")
-    store = Store(settings.db_path)
+    store = Store(settings.store_target)
     try:
         return summarise(store.db, period, names_for(settings, lang), settings.hours)
     finally:

@@ -569,7 +569,7 @@ def gaps_command(days: int, threshold: float, examples: int, lang: str | None) -
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     lang = lang or settings.default_locale
-    if not settings.db_path.exists():
+    if settings.store_missing:
         click.echo(word(lang, "gaps.no_database", path=str(settings.db_path)))
         return
     kb: KnowledgeBase | None
@@ -578,7 +578,7 @@ def gaps_command(days: int, threshold: float, examples: int, lang: str | None) -
     except KnowledgeError as exc:
         click.echo(word(lang, "gaps.kb_errors", n=len(exc.problems)), err=True)
         kb = None
-    store = Store(settings.db_path)
+    store = Store(settings.store_target)
     try:
         questions = logged_gaps(store.db, since(days), threshold)
         shown = offices_shown(store.db, since(days))

@@ -23,6 +23,7 @@ from rapidfuzz import fuzz, process
 from bot.knowledge.loader import AnyEntry, KnowledgeBase
 from bot.knowledge.schema import Procedure, Section, Synonym
 from bot.retrieval.lexicon import (
+    ENGLISH_WORDS,
     FILLER_PHRASES,
     GENERIC_FOLDED,
     SECTION_CUES,
@@ -122,6 +123,16 @@ def is_stop(token: Token) -> bool:
     if token.accented:
         return token.text in STOP_ACCENTED
     return token.folded in STOP_FOLDED or token.text in STOP_ACCENTED
+
+
+def _name_stop(token: Token, marked: bool) -> bool:
+    """A function word of a title or alias. A name written with diacritics is read as
+    written: a syllable without marks there is that syllable ('sao' of 'bản sao'), not a
+    function word typed plain ('sao' = why), unless it is an English one."""
+    if not marked:
+        return is_stop(token)
+    english = not token.accented and token.folded in STOP_FOLDED and token.folded in ENGLISH_WORDS
+    return token.text in STOP_ACCENTED or english
 
 
 def detect_section(folded: str) -> Section | None:
@@ -227,7 +238,8 @@ class SearchIndex:
                 folded = [t.folded for t in toks]
                 pairs.update(itertools.pairwise(folded))
                 features.add(len(ids) - 1, _features(folded, (t.text for t in toks if t.accented)))
-                content = [t.folded for t in toks if not is_stop(t)]
+                marked = any(t.accented for t in toks)
+                content = [t.folded for t in toks if not _name_stop(t, marked)]
                 if content:
                     entry_contents.append(content)
                 seen_words.update(folded)
@@ -536,6 +548,20 @@ class Engine:
         position = self._position.get(entry_id)
         surfaces = self.index.surfaces[position] if position is not None else []
         return frozenset(w for s in surfaces for w in s.words)
+
+    def spans(self, question: str, entry_ids: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """Where a title or alias of each entry occurs whole, its content words in a row, in the
+        question (synonyms expanded): (start, end) positions among the question's words."""
+        norm = self.accents.restore(self.normalise(question))
+        seq = tuple(self._content(self.index.correct(norm.tokens)).split())
+        found: dict[str, list[tuple[int, int]]] = {}
+        for entry_id in entry_ids:
+            position = self._position.get(entry_id)
+            surfaces = self.index.surfaces[position] if position is not None else []
+            found[entry_id] = [(i, i + len(s.seq)) for s in surfaces
+                               for i in range(len(seq) - len(s.seq) + 1)
+                               if seq[i:i + len(s.seq)] == s.seq]
+        return found
 
     def _text_words(self, entry_id: str) -> frozenset[str]:
         entry = self.kb.entries.get(entry_id)

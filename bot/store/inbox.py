@@ -34,7 +34,6 @@ import contextvars
 import datetime as dt
 import json
 import logging
-import sqlite3
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from sqlite_utils import Database
 
 from bot.store.store import Store, migrations, now
+from bot.store.worker import Connection
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -83,6 +83,14 @@ def m020_inbox(db: Database) -> None:
     )
 
 
+@migrations()
+def m040_inbox_chat(db: Database) -> None:
+    """The chat of each event: several workers hand a chat's events over to each other."""
+    db.execute("ALTER TABLE inbox ADD COLUMN chat TEXT")
+    db.execute("CREATE INDEX inbox_chat_open ON inbox (channel, chat) "
+               "WHERE state IN ('new', 'done')")
+
+
 @dataclass(frozen=True)
 class Arrival:
     """One event as a channel accepts it."""
@@ -91,6 +99,7 @@ class Arrival:
     payload: str | None  # the platform's JSON (None for an event dropped by flood control)
     dropped: bool = False  # flood control: acknowledged, never handled
     flood: bool = False  # flood control: answered with one notice instead of being handled
+    chat: str | None = None  # the chat to answer (its lane)
 
 
 @dataclass(frozen=True)
@@ -175,9 +184,10 @@ class Inbox:
             state = "dropped" if arrival.dropped else "new"
             payload = None if arrival.dropped else arrival.payload
             cursor = conn.execute(
-                "INSERT INTO inbox (channel, event_id, received, state, flood, payload) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [channel, arrival.event_id, stamp, state, int(arrival.flood), payload],
+                "INSERT INTO inbox (channel, event_id, received, state, flood, payload, chat) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [channel, arrival.event_id, stamp, state, int(arrival.flood), payload,
+                 arrival.chat],
             )
             fresh.append(cursor.rowcount == 1)
         return fresh
@@ -228,6 +238,65 @@ class Inbox:
             found.append(Pending(event_id, state, bool(flood), payload, outbox, sent))
         return found
 
+    async def open_of(self, channel: str, chat: str) -> list[Pending]:
+        """The chat's events not finished yet, in arrival order (several workers)."""
+        return await self.store.call_fast(self._open_of, channel, chat)
+
+    async def open_chats(self, channel: str, before: str) -> list[str]:
+        """Chats with an event received before ``before`` and not finished (several workers)."""
+        return await self.store.call(self._open_chats, channel, before)
+
+    async def attempt(self, channel: str, event_id: str) -> bool:
+        """Count one more try of an event left over by a worker that died; False (and the event
+        set aside) when it has taken ``MAX_ATTEMPTS`` workers down already."""
+        return await self.store.call(self._attempt, channel, event_id)
+
+    def _attempt(self, channel: str, event_id: str) -> bool:
+        conn = self.store.db.conn
+        row = conn.execute("SELECT attempts FROM inbox WHERE channel = ? AND event_id = ?",
+                           [channel, event_id]).fetchone()
+        if row is not None and row[0] >= MAX_ATTEMPTS:
+            log.error("inbox: %s event %s failed %d times; set aside", channel, event_id, row[0])
+            conn.execute("UPDATE inbox SET state = 'failed', payload = NULL "
+                         "WHERE channel = ? AND event_id = ?", [channel, event_id])
+            conn.execute("DELETE FROM inbox_journal WHERE channel = ? AND event_id = ?",
+                         [channel, event_id])
+            return False
+        conn.execute("UPDATE inbox SET attempts = attempts + 1 WHERE channel = ? AND event_id = ?",
+                     [channel, event_id])
+        return True
+
+    async def unassigned(self, channel: str) -> list[Pending]:
+        """Unfinished events with no chat (accepted before the chat was kept, m040)."""
+        return await self.store.call(self._unassigned, channel)
+
+    def _unassigned(self, channel: str) -> list[Pending]:
+        rows = self.store.db.conn.execute(
+            "SELECT event_id, state, flood, payload, outbox, sent FROM inbox WHERE channel = ? "
+            "AND chat IS NULL AND state IN ('new', 'done') ORDER BY rowid", [channel]).fetchall()
+        return [Pending(e, state, bool(flood), payload, outbox, sent)
+                for e, state, flood, payload, outbox, sent in rows]
+
+    def assign(self, channel: str, chats: dict[str, str]) -> None:
+        """Set the chat of events (event id → chat)."""
+        for event_id, chat in chats.items():
+            self.store.db.conn.execute("UPDATE inbox SET chat = ? WHERE channel = ? AND "
+                                       "event_id = ?", [chat, channel, event_id])
+
+    def _open_of(self, channel: str, chat: str) -> list[Pending]:
+        rows = self.store.db.conn.execute(
+            "SELECT event_id, state, flood, payload, outbox, sent FROM inbox WHERE channel = ? "
+            "AND chat = ? AND state IN ('new', 'done') ORDER BY rowid", [channel, chat],
+        ).fetchall()
+        return [Pending(e, state, bool(flood), payload, outbox, sent)
+                for e, state, flood, payload, outbox, sent in rows]
+
+    def _open_chats(self, channel: str, before: str) -> list[str]:
+        rows = self.store.db.conn.execute(
+            "SELECT DISTINCT chat FROM inbox WHERE channel = ? AND state IN ('new', 'done') "
+            "AND received < ? AND chat IS NOT NULL", [channel, before]).fetchall()
+        return [str(row[0]) for row in rows]
+
     def purge(self, before: str) -> int:
         """Forget events finished before ``before`` (ISO time): their ids, nothing else."""
         cursor = self.store.db.conn.execute(
@@ -239,7 +308,7 @@ class Inbox:
         rows = self.store.db.conn.execute("SELECT state, count(*) FROM inbox GROUP BY state")
         return {state: int(n) for state, n in rows}
 
-    def _around(self, conn: sqlite3.Connection, fn: Callable[..., Any],
+    def _around(self, conn: Connection, fn: Callable[..., Any],
                 args: tuple[Any, ...]) -> Any:
         """Journal the calls of the event being handled (see the module's docstring)."""
         key = CURRENT.get()

@@ -19,10 +19,13 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.privacy import mask, private_dir, private_file
+from bot.store import postgres
+from bot.store.postgres import PgConnection, PgDatabase, is_postgres
 from bot.store.worker import Checkpointer, Worker
 
 T = TypeVar("T")
 migrations = Migrations("dvcbot")
+StoreDatabase = Database | PgDatabase  # the store's database on either engine
 USER_CACHE = 10_000  # users' rows kept in memory (see Store.cached_user)
 
 
@@ -115,6 +118,33 @@ class Store:
     """Synchronous API; ``await store.call(fn, ...)`` runs any of it off the event loop."""
 
     def __init__(self, path: Path | str) -> None:
+        """``path``: the SQLite file (or ``:memory:``), or a ``postgresql://`` URL."""
+        self.checkpointer: Checkpointer | None = None
+        self._conn: sqlite3.Connection | PgConnection
+        self.db: StoreDatabase
+        if is_postgres(str(path)):
+            self._conn = PgConnection(str(path))
+            self.db = PgDatabase(self._conn)
+            try:
+                postgres.apply(migrations, self.db)
+            except BaseException:
+                self._conn.close()
+                raise
+        else:
+            self._conn, self.db = self._open_sqlite(path)
+            migrations.apply(self.db)
+        self.worker = Worker(self._conn)  # one thread; batches of calls, one commit each
+        # Users' rows as last read or written here, so that a message need not wait for the
+        # store thread to learn its chat's state; cleared when any call fails.
+        self._users: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.worker.on_failure = self._users.clear
+        self.cache_users = True  # False with several workers: another may have changed a row
+
+    @property
+    def postgres(self) -> bool:
+        return isinstance(self._conn, PgConnection)
+
+    def _open_sqlite(self, path: Path | str) -> tuple[sqlite3.Connection, Database]:
         memory = str(path) == ":memory:"
         if not memory:  # the data folder 0700, the database and its -wal and -shm files 0600
             folder, name = private_dir(Path(path).parent), Path(path).name
@@ -122,21 +152,15 @@ class Store:
             for suffix in ("-wal", "-shm"):
                 if (folder / f"{name}{suffix}").exists():
                     private_file(folder / f"{name}{suffix}")
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.db = Database(self._conn)
-        self.checkpointer: Checkpointer | None = None
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        db = Database(conn)
         if not memory:
-            self.db.enable_wal()
-            self.db.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
+            db.enable_wal()
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
             self.checkpointer = Checkpointer(str(path))
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(self.db)
-        self.worker = Worker(self._conn)  # one thread; batches of calls, one commit each
-        # Users' rows as last read or written here, so that a message need not wait for the
-        # store thread to learn its chat's state; cleared when any call fails.
-        self._users: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.worker.on_failure = self._users.clear
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA synchronous = NORMAL")
+        return conn, db
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the store's thread; returns once its writes are committed."""
@@ -163,7 +187,7 @@ class Store:
         """The row of ``table`` whose ``key`` column is ``value``, or None."""
         cursor = self._conn.execute(f"SELECT * FROM [{table}] WHERE [{key}] = ? LIMIT 1", [value])
         row = cursor.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cursor.description], row,
+        return None if row is None else dict(zip([d[0] for d in cursor.description or ()], row,
                                                  strict=True))
 
     def user(self, ref: str) -> dict[str, Any]:
@@ -176,7 +200,7 @@ class Store:
 
     def cached_user(self, ref: str) -> dict[str, Any] | None:
         """The user's row if this store read or wrote it lately (safe on the event loop)."""
-        row = self._users.get(ref)
+        row = self._users.get(ref) if self.cache_users else None
         return None if row is None else dict(row)
 
     def save_user(self, ref: str, channel: str, **fields: Any) -> None:
@@ -254,14 +278,11 @@ class Store:
 
     def first_time(self, channel: str, event_id: str) -> bool:
         """Record an incoming event id; False when it was seen before (a platform retry)."""
-        try:
-            self.db.execute(
-                "INSERT INTO processed (channel, event_id, ts) VALUES (?, ?, ?)",
-                [channel, event_id, now()],
-            )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        cursor = self.db.execute(
+            "INSERT INTO processed (channel, event_id, ts) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING", [channel, event_id, now()],
+        )
+        return cursor.rowcount == 1
 
     def forget_processed(self, before: str) -> int:
         cursor = self.db.execute("DELETE FROM processed WHERE ts < ?", [before])
@@ -348,13 +369,10 @@ def m010_web_accounts(db: Database) -> None:
 def add_account(store: Store, name: str, password_hash: str) -> bool:
     """A new dashboard account; False when the name is taken."""
     stamp = now()
-    try:
-        store.db.table("web_accounts").insert(
-            {"name": name, "password": password_hash, "created": stamp, "updated": stamp}
-        )
-    except sqlite3.IntegrityError:
-        return False
-    return True
+    cursor = store.db.execute(
+        "INSERT INTO web_accounts (name, password, created, updated) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING", [name, password_hash, stamp, stamp])
+    return cursor.rowcount == 1
 
 
 def set_password(store: Store, name: str, password_hash: str) -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.privacy import mask
+from bot.store.postgres import PgCursor
 from bot.store.store import Store, migrations, now
 
 OPEN_STATES = ("open", "answered")
@@ -123,8 +124,8 @@ def m030_tickets(db: Database) -> None:
     db.execute("CREATE INDEX web_mailbox_user ON web_mailbox (user_ref, id)")
 
 
-def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
+def _rows(cursor: sqlite3.Cursor | PgCursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -216,16 +217,14 @@ def open_ticket(store: Store, *, code: Callable[[], str], user_ref: str, channel
         asked = next((t["text"] for t in reversed(history) if t.get("text")), None) or request_text
     transcript = json.dumps(history, ensure_ascii=False)
     for _ in range(MAX_CODE_TRIES):
-        try:
-            cursor = store.db.conn.execute(
-                "INSERT INTO tickets (code, opened, user_ref, channel, lang, entry_id, reason, "
-                "question, transcript, state, out_of_hours, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                [code(), stamp, user_ref, channel, lang, entry_id, reason, asked, transcript,
-                 int(out_of_hours), stamp])
-            break
-        except sqlite3.IntegrityError:  # the code is taken: draw another
-            continue
+        cursor = store.db.conn.execute(
+            "INSERT INTO tickets (code, opened, user_ref, channel, lang, entry_id, reason, "
+            "question, transcript, state, out_of_hours, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) ON CONFLICT (code) DO NOTHING",
+            [code(), stamp, user_ref, channel, lang, entry_id, reason, asked, transcript,
+             int(out_of_hours), stamp])
+        if cursor.rowcount == 1:
+            break  # else the code is taken: draw another
     else:  # pragma: no cover - 390,000 codes; twenty clashes in a row do not happen
         raise RuntimeError("no free ticket code")
     ticket_id = int(cursor.lastrowid or 0)
@@ -329,7 +328,8 @@ def answered_tickets(store: Store, since: str | None, limit: int = 200) -> list[
         "SELECT t.id, t.code, t.opened, t.lang, t.entry_id, t.question, m.text AS answer "
         "FROM tickets t JOIN ticket_messages m ON m.id = (SELECT min(id) FROM ticket_messages "
         "WHERE ticket_id = t.id AND author = 'staff') WHERE t.answered IS NOT NULL "
-        "AND (? IS NULL OR t.opened >= ?) AND t.question IS NOT NULL ORDER BY t.id DESC LIMIT ?",
+        "AND (CAST(? AS TEXT) IS NULL OR t.opened >= ?) AND t.question IS NOT NULL "
+        "ORDER BY t.id DESC LIMIT ?",
         [since, since, limit]))
 
 

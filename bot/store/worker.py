@@ -38,6 +38,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from bot.store.postgres import PgConnection
+
 log = logging.getLogger(__name__)
 
 DEFER_SECONDS = 0.01
@@ -45,7 +47,8 @@ FAST_SECONDS = 0.001  # a call that took less on average may run on the event lo
 CHECKPOINT_SECONDS = 1.0
 
 T = TypeVar("T")
-Around = Callable[[sqlite3.Connection, Callable[..., Any], tuple[Any, ...]], Any]
+Connection = sqlite3.Connection | PgConnection
+Around = Callable[[Connection, Callable[..., Any], tuple[Any, ...]], Any]
 _Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any] | None",
               asyncio.AbstractEventLoop, contextvars.Context]
 _Outcome = tuple["asyncio.Future[Any] | None", Any, BaseException | None]
@@ -56,7 +59,7 @@ class StoreClosed(RuntimeError):
 
 
 class Worker:
-    def __init__(self, conn: sqlite3.Connection, name: str = "store") -> None:
+    def __init__(self, conn: Connection, name: str = "store") -> None:
         self.conn = conn
         self.around: Around | None = None
         self.on_failure: Callable[[], None] | None = None  # a call failed or a commit did

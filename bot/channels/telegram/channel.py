@@ -108,7 +108,7 @@ class TelegramChannel:
         self.bot = Bot(settings.telegram_bot_token.get_secret_value(),
                        session=LeanSession(api=api))
         self.sender = Sender(self.bot, self.chat_ref, policy)
-        self.intake: Intake[TgUpdate] = Intake(self, services.store, settings)
+        self.intake: Intake[TgUpdate] = Intake(self, services.store, settings, services.shared)
         self.poller: Poller | None = None
         self._closing = False
         self._closed = False

@@ -50,7 +50,7 @@ class ZaloApi:
 
     async def send(self, user_id: str, message: dict[str, Any]) -> str | None:
         """Send one message; returns Zalo's message id.  Raises ``ZaloError``."""
-        token = self.keeper.access_token
+        token = await self.keeper.current()
         try:
             return await self._post(token, user_id, message)
         except ZaloApiError as exc:

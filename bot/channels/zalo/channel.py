@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import time
-from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -54,6 +53,7 @@ from bot.conversation.dialog import Dialog, Services
 from bot.conversation.pseudonym import user_ref
 from bot.conversation.replies import Incoming, Reply
 from bot.handoff.relay import Delivery
+from bot.store.shared import Shared
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ WEBHOOK_PATH = "/zalo/webhook"
 MAX_BODY = 256 * 1024  # bytes
 STOP_GRACE = 10.0  # seconds stop() waits for replies still being sent
 CHOICES_TTL = 24 * 3600.0  # numbered choices are forgotten after a day
-CHOICES_MAX_USERS = 50_000
 # Zalo OA API errors for a consultation message outside the window after the user's last
 # interaction: -230 "User has not interacted with the OA in the past 7 days", -232 "… or the last
 # interaction has expired", -305 "Official Account cannot response to user after 48 hours" (older
@@ -71,32 +70,30 @@ WINDOW_CLOSED = frozenset({-230, -232, -305})
 
 
 class Choices:
-    """The numbered actions last shown to each user (by pseudonymous ref), in memory only."""
+    """The numbered actions last shown to each user (by pseudonymous ref), kept where every
+    worker sees them (``Shared``: in memory, or Redis with several workers) for a day."""
 
-    def __init__(self, ttl: float = CHOICES_TTL, max_users: int = CHOICES_MAX_USERS) -> None:
+    def __init__(self, shared: Shared, ttl: float = CHOICES_TTL) -> None:
+        self.shared = shared
         self.ttl = ttl
-        self.max_users = max_users
-        self._data: OrderedDict[str, tuple[float, list[str]]] = OrderedDict()
 
-    def remember(self, user: str, actions: list[str]) -> None:
-        self._data.pop(user, None)
-        if actions:
-            self._data[user] = (time.monotonic(), actions)
-            while len(self._data) > self.max_users:
-                self._data.popitem(last=False)
+    async def remember(self, user: str, actions: list[str]) -> None:
+        await self.shared.put(f"zalo-choices:{user}", json.dumps(actions), self.ttl)
 
-    def pick(self, user: str, number: int) -> str | None:
-        entry = self._data.get(user)
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
+    async def pick(self, user: str, number: int) -> str | None:
+        stored = await self.shared.get(f"zalo-choices:{user}")
+        actions = json.loads(stored) if stored else []
+        if not isinstance(actions, list) or not 0 < number <= len(actions):
             return None
-        actions = entry[1]
-        return actions[number - 1] if 0 < number <= len(actions) else None
+        chosen = actions[number - 1]
+        return chosen if isinstance(chosen, str) else None
 
 
 class ZaloChannel:
     name = CHANNEL
 
-    def __init__(self, settings: Settings, services: Services, dialog: Dialog) -> None:
+    def __init__(self, settings: Settings, services: Services, dialog: Dialog,
+                 shared: Shared | None = None) -> None:
         self.settings = settings
         self.services = services
         self.dialog = dialog
@@ -106,11 +103,12 @@ class ZaloChannel:
         self.oa_secret = secret.get_secret_value() if secret else ""
         self.admins = frozenset(settings.zalo_admin_ids)
         self._session: aiohttp.ClientSession | None = None
-        self.keeper = TokenKeeper(settings, self.session, self.notify_admins)
+        self.keeper = TokenKeeper(settings, self.session, self.notify_admins,
+                                  shared=shared or services.shared)
         self.api = ZaloApi(settings.zalo_api_url, self.keeper, self.session)
-        self.choices = Choices()
+        self.choices = Choices(shared or services.shared)
         self.max_age = settings.zalo_event_max_age_minutes * 60
-        self.intake: Intake[ZaloEvent] = Intake(self, services.store, settings)
+        self.intake: Intake[ZaloEvent] = Intake(self, services.store, settings, services.shared)
         self._refresher: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -214,7 +212,7 @@ class ZaloChannel:
         """The dialog for one event (the intake runs it in the user's lane)."""
         assert event.sender_id is not None
         ref = user_ref(self.key, CHANNEL, event.sender_id)
-        handled = await self.dialog.handle(self.to_incoming(event, ref))
+        handled = await self.dialog.handle(await self.to_incoming(event, ref))
         return Outcome(event.sender_id, handled.replies, handled.save)
 
     async def notice(self, event: ZaloEvent) -> Outcome:
@@ -231,7 +229,7 @@ class ZaloChannel:
         await self.deliver(user_id, user_ref(self.key, CHANNEL, user_id), outcome.replies, skip,
                            progress)
 
-    def to_incoming(self, event: ZaloEvent, ref: str) -> Incoming:
+    async def to_incoming(self, event: ZaloEvent, ref: str) -> Incoming:
         text: str | None = event.text or ""
         action: Pressed | None = None
         if event.kind == "follow":
@@ -240,7 +238,7 @@ class ZaloChannel:
             packed = action_of(text or "")
             number = choice_number(text or "")
             if packed is None and number is not None:
-                packed = self.choices.pick(ref, number)
+                packed = await self.choices.pick(ref, number)
             action = actions.parse(packed)
             if packed is not None:
                 text = None
@@ -283,7 +281,7 @@ class ZaloChannel:
             log.warning("Zalo: a staff answer to %s not sent now: %s", ref, exc)
             return "retry"
         if shown:
-            self.choices.remember(ref, shown)
+            await self.choices.remember(ref, shown)
         return "sent"
 
     # --- replies -------------------------------------------------------------------------
@@ -299,13 +297,16 @@ class ZaloChannel:
                 if index < skip:
                     continue
                 text_mode = await self._send_reply(user_id, ref, reply, shown, text_mode)
+                last = index + 1 == len(replies)
+                if last:  # the choices are known before the next event of the chat is handled
+                    await self.choices.remember(ref, shown)
                 if progress is not None:
-                    progress(index + 1, index + 1 == len(replies))
+                    progress(index + 1, last)
         except ZaloError as exc:
             log.warning("Zalo reply to %s not delivered: %s", ref, exc)
+            await self.choices.remember(ref, shown)
             if progress is not None:
                 progress(len(replies), True)  # given up
-        self.choices.remember(ref, shown)
 
     async def _send_reply(self, user_id: str, ref: str, reply: Reply, shown: list[str],
                           text_mode: bool) -> bool:

@@ -5,6 +5,14 @@ about 25 hours (``expires_in`` 90000 s); a refresh token is single-use and lasts
 ``POST {oauth}/v4/oa/access_token`` with header ``secret_key: <app secret>`` and the form fields
 ``refresh_token``, ``app_id``, ``grant_type=refresh_token`` returns a NEW pair, which is written at
 once to ``DATA_DIR/zalo_tokens.json`` (mode 0600) — the old refresh token is dead from then on.
+
+Several workers (``REDIS_URL``, bot/store/shared.py) share one pair, so exactly one of them
+refreshes it: the one that takes the lock ``zalo:token-refresh``.  It publishes the new pair under
+``zalo:tokens`` (and writes its own file as before); a worker that does not get the lock polls,
+briefly and for a bounded time, until the published pair changes and uses it.  Before using or
+refreshing its pair a worker adopts a newer published one (and saves it to its file).  A refresh
+token Zalo refused is published too (as a fingerprint), so that only the worker that saw the
+refusal tells the admins.  With one process (``LocalShared``) this is the same as before.
 """
 
 from __future__ import annotations
@@ -17,13 +25,14 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import aiohttp
 
 from bot.config import Settings
+from bot.store.shared import Lease, LocalShared, Shared, SharedError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,12 @@ DEFAULT_LIFETIME = 90_000.0  # seconds; Zalo's documented OA access-token lifeti
 REFRESH_MARGIN = 3_600.0  # refresh this long before the access token expires
 CHECK_INTERVAL = 300.0  # how often the background task looks at the expiry
 TIMEOUT = aiohttp.ClientTimeout(total=20)
+TOKENS_KEY = "zalo:tokens"  # the newest pair, published by the worker that refreshed it (JSON)
+REJECTED_KEY = "zalo:tokens-rejected"  # fingerprint of a refresh token Zalo refused
+REFRESH_LOCK = "zalo:token-refresh"  # held by the one worker refreshing
+LOCK_TTL = 60.0  # seconds; longer than one refresh request (TIMEOUT) and the file write
+WAIT_POLL = 0.1  # seconds between looks while another worker refreshes
+WAIT_LIMIT = LOCK_TTL + 5.0  # the longest a worker waits for another's refresh
 
 Alert = Callable[[str], Awaitable[None]]
 SessionGetter = Callable[[], aiohttp.ClientSession]
@@ -63,11 +78,45 @@ class TokenPair:
     access_token: str
     refresh_token: str | None
     expires_at: float | None  # epoch seconds; None when unknown (the pair from the environment)
+    generation: int = 0  # refreshes since the pair from the environment (0: that pair, or unknown)
 
 
 def seed_of(refresh_token: str | None) -> str | None:
     """A short fingerprint of the environment's refresh token, to notice when it is replaced."""
     return hashlib.sha256(refresh_token.encode()).hexdigest()[:16] if refresh_token else None
+
+
+def pair_of(data: dict[str, Any]) -> TokenPair:
+    """The pair of a saved or published record (``TokenFile`` format)."""
+    expires, generation = data.get("expires_at"), data.get("generation")
+    return TokenPair(str(data["access_token"]), data.get("refresh_token") or None,
+                     float(expires) if expires is not None else None,
+                     generation if isinstance(generation, int) else 0)
+
+
+def record(pair: TokenPair, seed: str | None) -> dict[str, Any]:
+    """What is saved and published: the pair and the seed it descends from."""
+    return {**asdict(pair), "seed": seed}
+
+
+def newer(pair: TokenPair | None, than: TokenPair | None) -> TypeGuard[TokenPair]:
+    """``pair`` came from a later refresh than ``than``: by generation, then (pairs saved before
+    generations were counted) by expiry; a pair of unknown age is the oldest."""
+    if pair is None or pair.expires_at is None:
+        return False
+    return than is None or _rank(pair) > _rank(than)
+
+
+def _rank(pair: TokenPair) -> tuple[int, float]:
+    return pair.generation, -1.0 if pair.expires_at is None else pair.expires_at
+
+
+def parse_record(text: str | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and data.get("access_token") else None
 
 
 class TokenFile:
@@ -91,16 +140,17 @@ class TokenFile:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({**asdict(pair), "seed": seed}, handle)
+            json.dump(record(pair, seed), handle)
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
 
 class TokenKeeper:
-    """Holds the current pair; refreshes it (one refresh at a time) and persists every new pair."""
+    """Holds the current pair; refreshes it (one refresh at a time among all the workers sharing
+    ``shared``), persists every new pair and publishes it to the other workers."""
 
     def __init__(self, settings: Settings, session: SessionGetter, alert: Alert,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, shared: Shared | None = None) -> None:
         self.app_id = settings.zalo_app_id or ""
         self.app_secret = settings.zalo_app_secret.get_secret_value() if (
             settings.zalo_app_secret) else None
@@ -109,6 +159,7 @@ class TokenKeeper:
         self.session = session
         self.alert = alert
         self.clock = clock
+        self.shared: Shared = shared if shared is not None else LocalShared()
         env_refresh = settings.zalo_refresh_token
         self.seed = seed_of(env_refresh.get_secret_value() if env_refresh else None)
         self.pair = self._initial(settings)
@@ -118,15 +169,17 @@ class TokenKeeper:
 
     def _initial(self, settings: Settings) -> TokenPair | None:
         saved = self.file.load()
-        if saved and (self.seed is None or saved.get("seed") == self.seed):
-            expires = saved.get("expires_at")
-            return TokenPair(str(saved["access_token"]), saved.get("refresh_token") or None,
-                             float(expires) if expires is not None else None)
+        if saved and self._same_seed(saved):
+            return pair_of(saved)
         access, refresh = settings.zalo_access_token, settings.zalo_refresh_token
         if access is None and refresh is None:
             return None
         return TokenPair(access.get_secret_value() if access else "",
                          refresh.get_secret_value() if refresh else None, None)
+
+    def _same_seed(self, data: dict[str, Any]) -> bool:
+        """From the tokens in the environment (not from ones replaced since)."""
+        return self.seed is None or data.get("seed") == self.seed
 
     @property
     def access_token(self) -> str:
@@ -144,10 +197,19 @@ class TokenKeeper:
             return False
         return pair.expires_at is None or pair.expires_at - self.clock() <= REFRESH_MARGIN
 
+    async def current(self) -> str:
+        """The access token to use now (a newer pair another worker published is adopted)."""
+        try:
+            await self._adopt()
+        except SharedError as exc:
+            log.warning("Zalo tokens of the other workers not read (%s)", exc)
+        return self.access_token
+
     async def ensure_fresh(self) -> None:
         """Refresh now if the access token expires within the margin (or its expiry is unknown)."""
+        token = await self.current()
         if self.due() and self.can_refresh:
-            await self.refresh(self.access_token)
+            await self.refresh(token)
 
     async def keep_fresh(self, interval: float = CHECK_INTERVAL) -> None:
         while True:
@@ -163,13 +225,72 @@ class TokenKeeper:
         """A fresh access token; ``stale`` is the one that failed (skip if already replaced)."""
         try:
             async with self._lock:
-                if self.pair and self.pair.access_token != stale and not self.due():
-                    return self.pair.access_token
-                return await self._refresh_locked()
+                return await self._refresh_shared(stale)
+        except SharedError as exc:  # without the lock no refresh: it could burn the token
+            raise RefreshUnavailable(f"shared state: {exc}") from None
         except RefreshRejected as exc:
             if exc.first:
                 await self._report(exc.reason)
             raise
+
+    def _replaced(self, stale: str) -> bool:
+        return bool(self.pair and self.pair.access_token != stale and not self.due())
+
+    async def _refresh_shared(self, stale: str) -> str:
+        """Refresh holding the workers' lock, or wait for the worker that holds it (bounded)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_LIMIT
+        while True:
+            await self._adopt()
+            if self._replaced(stale):
+                return self.access_token
+            await self._refused_elsewhere()
+            lease = await self.shared.acquire(REFRESH_LOCK, LOCK_TTL)
+            if lease is not None:
+                return await self._refresh_leased(stale, lease)
+            if loop.time() >= deadline:
+                raise RefreshUnavailable("another worker's token refresh did not finish")
+            await asyncio.sleep(WAIT_POLL)
+
+    async def _refresh_leased(self, stale: str, lease: Lease) -> str:
+        try:
+            await self._adopt()  # published between our look and the lock
+            if self._replaced(stale):
+                return self.access_token
+            await self._refused_elsewhere()  # refused between our look and the lock
+            return await self._refresh_locked()
+        finally:
+            await self.shared.release(lease)
+
+    async def _adopt(self) -> None:
+        """Take the pair another worker published if it is newer than ours (and save it);
+        publish ours if it is newer than what is published (a new or emptied Redis)."""
+        published = parse_record(await self.shared.get(TOKENS_KEY))
+        theirs = pair_of(published) if published and self._same_seed(published) else None
+        if newer(theirs, self.pair):
+            self.pair = theirs
+            await self._save(theirs)
+            log.info("Zalo tokens refreshed by another worker taken over")
+        elif newer(self.pair, theirs):
+            await self._publish(self.pair)
+
+    async def _publish(self, pair: TokenPair) -> None:
+        await self.shared.put(TOKENS_KEY, json.dumps(record(pair, self.seed)))
+
+    async def _refused_elsewhere(self) -> None:
+        """Another worker saw Zalo refuse our refresh token: it told the admins."""
+        token = self.pair.refresh_token if self.pair else None
+        if token and token != self._rejected and (
+                await self.shared.get(REJECTED_KEY) == seed_of(token)):
+            self._rejected = token
+            raise RefreshRejected("the refresh token was already refused", first=False)
+
+    async def _save(self, pair: TokenPair) -> None:
+        try:
+            await asyncio.to_thread(self.file.save, pair, self.seed)
+        except OSError as exc:
+            log.error("new Zalo tokens not saved to %s (%s): they are lost on restart",
+                      self.file.path, exc)
 
     async def _refresh_locked(self) -> str:
         pair = self.pair
@@ -182,13 +303,16 @@ class TokenKeeper:
             new = await self._request(pair.refresh_token)
         except RefreshRejected:
             self._rejected = pair.refresh_token
+            with contextlib.suppress(SharedError):  # the other workers learn it from Zalo
+                await self.shared.put(REJECTED_KEY, seed_of(pair.refresh_token) or "")
             raise
+        new = replace(new, generation=pair.generation + 1)
         self.pair = new
         try:
-            await asyncio.to_thread(self.file.save, new, self.seed)
-        except OSError as exc:
-            log.error("new Zalo tokens not saved to %s (%s): they are lost on restart",
-                      self.file.path, exc)
+            await self._publish(new)
+        except SharedError as exc:
+            log.error("new Zalo tokens not shared with the other workers (%s)", exc)
+        await self._save(new)
         log.info("Zalo access token refreshed; valid for %.0f h",
                  ((new.expires_at or 0) - self.clock()) / 3600)
         return new.access_token
