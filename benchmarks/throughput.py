@@ -123,9 +123,11 @@ class Phase:
                 f" | latency ms p50 {self.p50:6.1f} p99 {self.p99:6.1f}")
 
 
-async def measure(name: str, load: Load, pid: int, count: int, rate: float | None) -> Phase:
+async def drive(load: Load, count: int, rate: float | None) -> float:
+    """Push ``count`` updates (at ``rate`` a second, or all at once) and wait for every reply;
+    returns the seconds it took."""
     load.reset(count)
-    cpu0, own0, start = cpu_times(pid), time.process_time(), time.monotonic()
+    start = time.monotonic()
     for i in range(count):
         if rate is not None:
             delay = start + i / rate - time.monotonic()
@@ -133,7 +135,12 @@ async def measure(name: str, load: Load, pid: int, count: int, rate: float | Non
                 await asyncio.sleep(delay)
         load.push()
     await asyncio.wait_for(load.done.wait(), 600)
-    elapsed = time.monotonic() - start
+    return time.monotonic() - start
+
+
+async def measure(name: str, load: Load, pid: int, count: int, rate: float | None) -> Phase:
+    cpu0, own0 = cpu_times(pid), time.process_time()
+    elapsed = await drive(load, count, rate)
     ms = [v * 1000 for v in load.latencies]
     return Phase(name, count, count / elapsed, 1000 * (cpu_times(pid) - cpu0) / count,
                  (time.process_time() - own0) / elapsed, statistics.median(ms),

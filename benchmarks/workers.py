@@ -27,7 +27,6 @@ import socket
 import statistics
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from benchmarks.throughput import Load, percentile
+from benchmarks.throughput import Load, drive, percentile
 from tests.fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,16 +94,8 @@ def fresh_schema(server: str) -> str:
 
 
 async def measure(load: WebhookLoad, count: int, rate: float | None) -> tuple[float, list[float]]:
-    load.reset(count)
-    start = time.monotonic()
-    for i in range(count):
-        if rate is not None:
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        load.push()
-    await asyncio.wait_for(load.done.wait(), 600)
-    return count / (time.monotonic() - start), [v * 1000 for v in load.latencies]
+    elapsed = await drive(load, count, rate)
+    return count / elapsed, [v * 1000 for v in load.latencies]
 
 
 async def run_setup(name: str, workers: int, extra: dict[str, str], fake: FakeTelegram,

@@ -320,6 +320,30 @@ def environment(tmp_path: Path, **more: str) -> dict[str, str]:
             "LOG_LEVEL": "WARNING", "WEB_ENABLED": "false", **backend.child_env(), **more}
 
 
+async def both_channels(telegram: FakeTelegram, zalo: FakeZalo, tg_chats: range,
+                        zl_users: list[str], webhook: str, ledger: Ledger,
+                        http: aiohttp.ClientSession) -> None:
+    """Every citizen of both channels asks and rates, ``ROUNDS`` times, over the webhooks."""
+
+    async def deliver(update: dict[str, Any]) -> bool:
+        return await telegram.deliver(update) == 200
+
+    await asyncio.gather(
+        *(tg_citizen(telegram, chat, ledger, deliver) for chat in tg_chats),
+        *(zl_citizen(zalo, webhook, user, i, ledger, http) for i, user in enumerate(zl_users)))
+
+
+async def every_thank_you(telegram: FakeTelegram, zalo: FakeZalo, tg_chats: range,
+                          zl_users: list[str]) -> None:
+    """Wait until every rating press on both channels got its thank-you."""
+    await until(lambda: all(
+        sum(c.params.get("text") == THANKS for c in telegram.messages(chat)) >= ROUNDS
+        for chat in tg_chats), "every thank-you on Telegram")
+    await until(lambda: all(
+        sum(m.get("text") == THANKS for m in zalo.to(user)) >= ROUNDS
+        for user in zl_users), "every thank-you on Zalo")
+
+
 # -- the tests -------------------------------------------------------------------------------------
 
 
@@ -338,26 +362,14 @@ async def test_kill_9_on_the_telegram_webhook_and_zalo(tmp_path: Path) -> None:
         await bot.start()
         try:
             await telegram.wait_for("setWebhook", timeout=60)
-
-            async def deliver(update: dict[str, Any]) -> bool:
-                return await telegram.deliver(update) == 200
-
             ledger = Ledger(planned=2 * 2 * CHATS * ROUNDS)
             tg_chats = range(6_100_000_001, 6_100_000_001 + CHATS)
             zl_users = [f"8{index:017d}" for index in range(CHATS)]
             webhook = f"http://127.0.0.1:{port}/zalo/webhook"
             kills = asyncio.create_task(killer(bot, ledger))
-            await asyncio.gather(
-                *(tg_citizen(telegram, chat, ledger, deliver) for chat in tg_chats),
-                *(zl_citizen(zalo, webhook, user, i, ledger, http)
-                  for i, user in enumerate(zl_users)))
+            await both_channels(telegram, zalo, tg_chats, zl_users, webhook, ledger, http)
             await kills
-            await until(lambda: all(
-                sum(c.params.get("text") == THANKS for c in telegram.messages(chat)) >= ROUNDS
-                for chat in tg_chats), "every thank-you on Telegram")
-            await until(lambda: all(
-                sum(m.get("text") == THANKS for m in zalo.to(user)) >= ROUNDS
-                for user in zl_users), "every thank-you on Zalo")
+            await every_thank_you(telegram, zalo, tg_chats, zl_users)
         finally:
             await bot.stop()
             await zalo.close()

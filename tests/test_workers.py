@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -21,16 +20,15 @@ from tests.fake_zalo import APP_ID, APP_SECRET, OA_ID, OA_SECRET_KEY, FakeZalo
 from tests.test_kill import (
     CHATS,
     ROUNDS,
-    THANKS,
     BotProcess,
     Ledger,
     assert_exactly_once,
+    both_channels,
     environment,
+    every_thank_you,
     free_port,
-    tg_citizen,
     tg_duplicates,
     until,
-    zl_citizen,
     zl_duplicates,
 )
 
@@ -56,9 +54,6 @@ async def test_killing_one_of_two_workers_loses_nothing(tmp_path: Path, postgres
             await worker.start()
             await telegram.wait_for("setWebhook", count=workers.index(worker) + 1, timeout=60)
         try:
-            async def deliver(update: dict[str, Any]) -> bool:
-                return await telegram.deliver(update) == 200
-
             ledger = Ledger(planned=2 * 2 * CHATS * ROUNDS)
             tg_chats = range(6_300_000_001, 6_300_000_001 + CHATS)
             zl_users = [f"9{index:017d}" for index in range(CHATS)]
@@ -69,17 +64,9 @@ async def test_killing_one_of_two_workers_loses_nothing(tmp_path: Path, postgres
                 await workers[0].kill()
 
             killing = asyncio.create_task(kill_one())
-            await asyncio.gather(
-                *(tg_citizen(telegram, chat, ledger, deliver) for chat in tg_chats),
-                *(zl_citizen(zalo, webhook, user, i, ledger, http)
-                  for i, user in enumerate(zl_users)))
+            await both_channels(telegram, zalo, tg_chats, zl_users, webhook, ledger, http)
             await killing
-            await until(lambda: all(
-                sum(c.params.get("text") == THANKS for c in telegram.messages(chat)) >= ROUNDS
-                for chat in tg_chats), "every thank-you on Telegram")
-            await until(lambda: all(
-                sum(m.get("text") == THANKS for m in zalo.to(user)) >= ROUNDS
-                for user in zl_users), "every thank-you on Zalo")
+            await every_thank_you(telegram, zalo, tg_chats, zl_users)
         finally:
             for worker in workers:
                 await worker.stop()

@@ -271,11 +271,7 @@ class Inbox:
         return await self.store.call(self._unassigned, channel)
 
     def _unassigned(self, channel: str) -> list[Pending]:
-        rows = self.store.db.conn.execute(
-            "SELECT event_id, state, flood, payload, outbox, sent FROM inbox WHERE channel = ? "
-            "AND chat IS NULL AND state IN ('new', 'done') ORDER BY rowid", [channel]).fetchall()
-        return [Pending(e, state, bool(flood), payload, outbox, sent)
-                for e, state, flood, payload, outbox, sent in rows]
+        return self._unfinished("channel = ? AND chat IS NULL", [channel])
 
     def assign(self, channel: str, chats: dict[str, str]) -> None:
         """Set the chat of events (event id → chat)."""
@@ -284,10 +280,13 @@ class Inbox:
                                        "event_id = ?", [chat, channel, event_id])
 
     def _open_of(self, channel: str, chat: str) -> list[Pending]:
+        return self._unfinished("channel = ? AND chat = ?", [channel, chat])
+
+    def _unfinished(self, where: str, params: list[str]) -> list[Pending]:
+        """Events matching ``where`` not finished yet, in arrival order."""
         rows = self.store.db.conn.execute(
-            "SELECT event_id, state, flood, payload, outbox, sent FROM inbox WHERE channel = ? "
-            "AND chat = ? AND state IN ('new', 'done') ORDER BY rowid", [channel, chat],
-        ).fetchall()
+            "SELECT event_id, state, flood, payload, outbox, sent FROM inbox "
+            f"WHERE {where} AND state IN ('new', 'done') ORDER BY rowid", params).fetchall()
         return [Pending(e, state, bool(flood), payload, outbox, sent)
                 for e, state, flood, payload, outbox, sent in rows]
 
